@@ -1,0 +1,41 @@
+#pragma once
+// Errors that reach the user carry where they came from: a config location and/or a stage name.
+#include <stdexcept>
+#include <string>
+
+namespace pipeline {
+
+struct SourceLocation {
+  std::string file;  // a file path, or a description such as "--set model.epochs=3"
+  int line = 0;      // 1-based; 0 when unknown
+  int column = 0;    // 1-based; 0 when unknown
+  std::string str() const;
+};
+
+// A problem with the configuration or the command line: exit code 2.
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(SourceLocation where, std::string stage, const std::string& message);
+  const SourceLocation& where() const { return where_; }
+  const std::string& stage() const { return stage_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  SourceLocation where_;
+  std::string stage_;
+  std::string message_;
+};
+
+// A failure while the pipeline runs, attributed to the stage that raised it: exit code 1.
+class StageError : public std::runtime_error {
+ public:
+  StageError(std::string stage, const std::string& message);
+  const std::string& stage() const { return stage_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  std::string stage_;
+  std::string message_;
+};
+
+}  // namespace pipeline

@@ -1,0 +1,33 @@
+#pragma once
+// Per-stage counters the engine keeps for every stage, printed by `--profile`.
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pipeline {
+
+struct StageProfile {
+  std::string name;
+  std::string type;
+  bool parallel = false;
+  std::uint64_t items_in = 0;
+  std::uint64_t items_out = 0;
+  double busy_seconds = 0;  // summed over threads for parallel stages
+};
+
+struct Profile {
+  double wall_seconds = 0;
+  int threads = 0;
+  std::vector<StageProfile> stages;
+  std::string table() const;
+};
+
+// Lock-free counters updated from the graph's tasks.
+struct StageCounters {
+  std::atomic<std::uint64_t> items_in{0};
+  std::atomic<std::uint64_t> items_out{0};
+  std::atomic<std::uint64_t> busy_ns{0};
+};
+
+}  // namespace pipeline

@@ -1,0 +1,75 @@
+#pragma once
+// The three kinds of stage a pipeline is made of. Stages never call each other; they only see payloads and
+// stream markers, in the order the engine guarantees for their kind.
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "pipeline/payload.hpp"
+
+namespace pipeline {
+
+// What every stage may know about the run it is part of.
+struct RunContext {
+  std::string pipeline_name;
+  std::string config_file;
+  std::string config_text;  // the resolved config, for reports
+  std::uint64_t seed = 0;
+  int epochs = 1;
+  int threads = 1;
+  std::filesystem::path output_dir;
+  const std::atomic<bool>* stop_requested = nullptr;  // set on SIGINT/SIGTERM
+  bool stopping() const { return stop_requested != nullptr && stop_requested->load(); }
+};
+
+class Stage {
+ public:
+  virtual ~Stage() = default;
+  // Heavy set-up (I/O, allocation) happens here, not in the constructor, so `pipeline validate` stays cheap.
+  virtual void prepare(const RunContext&) {}
+  // Optional human-readable description shown by `pipeline validate` and at the start of a run
+  // (e.g. a model's layer table).
+  virtual std::string summary() const { return {}; }
+};
+
+// Produces the items of one stream (e.g. "train"), once per epoch. Called serially.
+class Source : public Stage {
+ public:
+  virtual void start_epoch(int epoch) = 0;
+  virtual std::optional<Payload> next() = 0;
+  // The stream's name, carried by every item and marker it produces.
+  virtual std::string stream() const = 0;
+};
+
+// Stateless one-in, one-out; may run on many threads at once when its spec says `parallel`.
+class Transform : public Stage {
+ public:
+  virtual Payload apply(const Payload& input, std::string_view stream) const = 0;
+};
+
+class Emitter {
+ public:
+  virtual ~Emitter() = default;
+  // Sends a payload downstream on the stream of the input being handled.
+  virtual void emit(Payload payload) = 0;
+};
+
+// Stateful: sees its inputs one at a time in a deterministic order (the engine restores it), and may emit
+// any number of payloads. A sink is a processor whose spec declares no output.
+class Processor : public Stage {
+ public:
+  virtual void consume(const Payload& input, std::string_view stream, Emitter& out) = 0;
+  // One stream finished an epoch (e.g. "train" of epoch 3).
+  virtual void on_stream_end(std::string_view /*stream*/, int /*epoch*/, Emitter&) {}
+  // Every stream feeding this stage finished the epoch.
+  virtual void on_epoch_end(int /*epoch*/, Emitter&) {}
+  // All streams ended; `interrupted` when the run was stopped early (signal or error elsewhere).
+  virtual void finish(bool /*interrupted*/, Emitter&) {}
+  // How many inputs the stage may hold before emitting; the engine's in-flight bound must exceed it.
+  virtual std::size_t max_buffered_inputs() const { return 0; }
+};
+
+}  // namespace pipeline

@@ -1,0 +1,170 @@
+// Pipeline::build: everything that can be checked before data flows is checked here.
+#include <algorithm>
+#include <limits>
+#include <set>
+
+#include "engine_limits.hpp"
+#include "pipeline/pipeline.hpp"
+
+namespace pipeline {
+namespace {
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+std::vector<std::size_t> topological_order(const std::vector<StageNode>& nodes, const PipelineConfig& config) {
+  std::vector<std::size_t> missing_inputs(nodes.size());
+  for (std::size_t i = 0; i < nodes.size(); ++i) missing_inputs[i] = nodes[i].inputs.size();
+  std::vector<std::size_t> order, ready;
+  for (std::size_t i = 0; i < nodes.size(); ++i)
+    if (missing_inputs[i] == 0) ready.push_back(i);
+  while (!ready.empty()) {
+    std::size_t i = ready.front();
+    ready.erase(ready.begin());
+    order.push_back(i);
+    for (std::size_t c : nodes[i].consumers)
+      if (--missing_inputs[c] == 0) ready.push_back(c);
+  }
+  if (order.size() != nodes.size()) {
+    std::vector<std::string> cycle;
+    std::size_t first = nodes.size();
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      if (missing_inputs[i] != 0) {
+        cycle.push_back(nodes[i].name);
+        first = std::min(first, i);
+      }
+    throw ConfigError(config.stages[first].where, nodes[first].name,
+                      "the stages " + join(cycle) + " form a cycle through their inputs; data must flow one way");
+  }
+  return order;
+}
+
+}  // namespace
+
+Pipeline Pipeline::build(PipelineConfig config) {
+  Pipeline p;
+  const Registry& registry = Registry::instance();
+  std::map<std::string, std::size_t> index;
+  for (auto& sc : config.stages) {
+    if (index.count(sc.name)) throw ConfigError(sc.where, sc.name, "a stage with this name is already defined");
+    StageNode node;
+    node.name = sc.name;
+    node.spec = registry.find(sc.type);
+    if (!node.spec) {
+      std::string hint = closest_match(sc.type, registry.names());
+      throw ConfigError(sc.type_where, sc.name,
+                        "unknown stage type '" + sc.type + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+                            "; known types: " + join(registry.names()) + " (see `pipeline stages`)");
+    }
+    node.params = resolve_params(node.spec->params, sc.name, config.file, sc.params, sc.where);
+    node.config = sc;
+    index[sc.name] = p.stages_.size();
+    p.stages_.push_back(std::move(node));
+  }
+
+  std::vector<std::string> names;
+  for (const auto& n : p.stages_) names.push_back(n.name);
+  for (std::size_t i = 0; i < p.stages_.size(); ++i) {
+    StageNode& node = p.stages_[i];
+    const bool is_source = node.spec->kind == StageKind::Source;
+    if (is_source && !node.config.inputs.empty())
+      throw ConfigError(node.config.inputs.front().where, node.name,
+                        "a " + node.spec->type + " is a source and takes no inputs");
+    if (!is_source && node.config.inputs.empty())
+      throw ConfigError(node.config.where, node.name,
+                        "missing 'inputs:' (a " + node.spec->type + " consumes " + node.spec->input + " messages)");
+    for (const auto& ref : node.config.inputs) {
+      auto it = index.find(ref.name);
+      if (it == index.end()) {
+        std::string hint = closest_match(ref.name, names);
+        throw ConfigError(ref.where, node.name,
+                          "input '" + ref.name + "' is not a stage" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+                              "; stages: " + join(names));
+      }
+      if (it->second == i) throw ConfigError(ref.where, node.name, "a stage cannot be its own input");
+      if (std::find(node.inputs.begin(), node.inputs.end(), it->second) != node.inputs.end())
+        throw ConfigError(ref.where, node.name, "input '" + ref.name + "' is listed twice");
+      node.inputs.push_back(it->second);
+      p.stages_[it->second].consumers.push_back(i);
+    }
+  }
+
+  const std::vector<std::size_t> order = topological_order(p.stages_, config);
+  std::size_t driver_slots = 0;
+  for (std::size_t i : order) {
+    StageNode& node = p.stages_[i];
+    const StageSpec& spec = *node.spec;
+    if (spec.kind == StageKind::Source) {
+      node.origins = {i};
+      node.domain = kDriverDomain;
+      node.output_type = spec.output;
+      continue;
+    }
+    // Port types, checked at every edge like GStreamer's caps at link time.
+    for (std::size_t k = 0; k < node.inputs.size(); ++k) {
+      const StageNode& from = p.stages_[node.inputs[k]];
+      const SourceLocation& where = node.config.inputs[k].where;
+      if (from.output_type.empty())
+        throw ConfigError(where, node.name, "input '" + from.name + "' is a sink (" + from.spec->type + ") and produces nothing");
+      if (spec.input != kAnyType && spec.input != from.output_type)
+        throw ConfigError(where, node.name,
+                          "type mismatch: '" + from.name + "' (" + from.spec->type + ") produces " + from.output_type +
+                              " but " + spec.type + " consumes " + spec.input);
+      if (k > 0 && from.output_type != p.stages_[node.inputs[0]].output_type && spec.output == kSameType)
+        throw ConfigError(where, node.name,
+                          "inputs carry different types (" + p.stages_[node.inputs[0]].output_type + " and " +
+                              from.output_type + ")");
+    }
+    node.input_type = p.stages_[node.inputs[0]].output_type;
+    node.output_type = spec.output == kSameType ? node.input_type : spec.output;
+
+    // Ordering: messages are ordered within a domain (the sources together, or one processor's output).
+    // A stage may merge inputs only from one domain, and never receive the same item twice.
+    // A processor renumbers what it emits, so its consumers are ordered by it.
+    auto output_domain = [&](std::size_t from) {
+      return p.stages_[from].spec->kind == StageKind::Processor ? from : p.stages_[from].domain;
+    };
+    node.domain = output_domain(node.inputs[0]);
+    std::set<std::size_t> origins;
+    for (std::size_t k = 0; k < node.inputs.size(); ++k) {
+      const StageNode& from = p.stages_[node.inputs[k]];
+      if (output_domain(node.inputs[k]) != node.domain)
+        throw ConfigError(node.config.inputs[k].where, node.name,
+                          "cannot merge '" + from.name + "' with '" + p.stages_[node.inputs[0]].name +
+                              "': they are ordered by different stages; merge before the stateful stage instead");
+      for (std::size_t o : from.origins)
+        if (!origins.insert(o).second)
+          throw ConfigError(node.config.inputs[k].where, node.name,
+                            "items of source '" + p.stages_[o].name + "' would arrive twice (through '" + from.name +
+                                "' and another input)");
+    }
+    node.origins.assign(origins.begin(), origins.end());
+    if (spec.kind == StageKind::Processor) {
+      if (node.domain == kDriverDomain) {
+        if (driver_slots == kMaxOrderSlots)
+          throw ConfigError(node.config.where, node.name,
+                            "at most " + std::to_string(kMaxOrderSlots) +
+                                " stateful stages may be fed directly by the sources");
+        node.order_slot = static_cast<int>(driver_slots++);
+      } else {
+        node.order_slot = 0;
+      }
+    }
+  }
+  for (auto& node : p.stages_) {
+    try {
+      node.stage = node.spec->create(node.params);
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw ConfigError(node.config.where, node.name, e.what());
+    }
+  }
+  p.config_ = std::move(config);
+  return p;
+}
+
+}  // namespace pipeline

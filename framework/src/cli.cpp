@@ -1,0 +1,230 @@
+#include "pipeline/cli.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <vector>
+
+#include "pipeline/pipeline.hpp"
+
+#ifndef PIPELINE_VERSION
+#define PIPELINE_VERSION "dev"
+#endif
+
+namespace pipeline {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitInterrupted = 130;
+
+std::vector<std::function<std::string()>>& version_lines() {
+  static std::vector<std::function<std::string()>> lines;
+  return lines;
+}
+
+const char* kUsage =
+    "usage: pipeline <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run CONFIG [--set KEY=VALUE]... [--threads N] [--profile]\n"
+    "                        validate CONFIG, then run it\n"
+    "  validate CONFIG [--set KEY=VALUE]...\n"
+    "                        check CONFIG without running it (types, parameters, wiring)\n"
+    "  stages [TYPE]         list every stage type with its parameters, defaults and docs\n"
+    "  graph CONFIG          print the wired pipeline as Graphviz DOT (pipe into `dot -Tsvg`)\n"
+    "  --help, --version\n"
+    "\n"
+    "KEY is STAGE.PARAM (STAGE.PARAM.SUB for maps), vars.NAME, or a top-level setting\n"
+    "(seed, epochs, threads, buffer, output_dir, name). VALUE is YAML: 0.01, true, [1, 2].\n"
+    "exit codes: 0 ok, 1 runtime failure, 2 bad usage or config, 130 interrupted\n";
+
+struct Args {
+  std::string command;
+  std::string config;
+  std::vector<std::string> overrides;
+  int threads = 0;
+  bool profile = false;
+};
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+Args parse_args(int argc, char** argv) {
+  Args args;
+  std::vector<std::string> words(argv + 1, argv + argc);
+  if (words.empty()) throw UsageError("no command given");
+  args.command = words[0];
+  for (std::size_t i = 1; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    auto value = [&](const std::string& flag) -> std::string {
+      if (i + 1 >= words.size()) throw UsageError(flag + " needs a value");
+      return words[++i];
+    };
+    if (w == "--set") {
+      args.overrides.push_back(value(w));
+    } else if (w.rfind("--set=", 0) == 0) {
+      args.overrides.push_back(w.substr(6));
+    } else if (w == "--threads") {
+      const std::string v = value(w);
+      try {
+        std::size_t used = 0;
+        args.threads = std::stoi(v, &used);
+        if (used != v.size() || args.threads < 1) throw std::invalid_argument(v);
+      } catch (const std::exception&) {
+        throw UsageError("--threads needs a positive integer, got '" + v + "'");
+      }
+    } else if (w == "--profile") {
+      args.profile = true;
+    } else if (!w.empty() && w[0] == '-') {
+      throw UsageError("unknown option '" + w + "'");
+    } else if (args.config.empty()) {
+      args.config = w;
+    } else {
+      throw UsageError("unexpected argument '" + w + "'");
+    }
+  }
+  return args;
+}
+
+void print_version() {
+  std::cout << "pipeline " << PIPELINE_VERSION << "\n";
+  for (const auto& line : version_lines()) std::cout << line() << "\n";
+}
+
+int list_stages(const std::string& only) {
+  const Registry& registry = Registry::instance();
+  bool found = false;
+  for (const StageSpec* spec : registry.all()) {
+    if (!only.empty() && spec->type != only) continue;
+    found = true;
+    std::cout << spec->type << "  (" << to_string(spec->kind)
+              << (spec->kind == StageKind::Transform && spec->parallel ? ", parallel" : "") << ")\n";
+    std::cout << "  " << spec->summary << "\n";
+    std::cout << "  consumes: " << (spec->input.empty() ? "-" : spec->input)
+              << "   produces: " << (spec->output.empty() ? "-" : spec->output == kSameType ? "(same as input)" : spec->output)
+              << "\n";
+    for (const ParamSpec& p : spec->params) {
+      std::string range;
+      if (p.min_value || p.max_value) {
+        auto num = [](double v) {
+          std::string s = std::to_string(v);
+          s.erase(s.find_last_not_of('0') + 1);
+          if (!s.empty() && s.back() == '.') s.pop_back();
+          return s;
+        };
+        range = " [" + (p.min_value ? num(*p.min_value) : std::string("")) + ".." +
+                (p.max_value ? num(*p.max_value) : std::string("")) + "]";
+      }
+      if (!p.choices.empty()) {
+        range = " {";
+        for (std::size_t k = 0; k < p.choices.size(); ++k) range += (k ? "|" : "") + p.choices[k];
+        range += "}";
+      }
+      std::printf("    %-16s %-7s %-14s %s%s\n", p.name.c_str(), to_string(p.type).c_str(), p.default_text().c_str(),
+                  p.doc.c_str(), range.c_str());
+      std::fflush(stdout);
+    }
+    std::cout << "\n";
+  }
+  if (!found) {
+    std::string hint = closest_match(only, registry.names());
+    std::cerr << "pipeline: no stage type '" << only << "'" << (hint.empty() ? "" : " (did you mean '" + hint + "'?)")
+              << "\n";
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+void print_summaries(const Pipeline& pipeline) {
+  for (const auto& node : pipeline.stages()) {
+    const std::string text = node.stage->summary();
+    if (!text.empty()) std::cout << node.name << " (" << node.spec->type << "):\n" << text << "\n";
+  }
+}
+
+extern "C" void on_stop_signal(int) {
+  request_stop();
+  // A second Ctrl-C kills at once.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+int run(const Args& args) {
+  Pipeline pipeline = Pipeline::build(load_config(args.config, args.overrides));
+  const PipelineConfig& config = pipeline.config();
+  std::cout << "pipeline " << PIPELINE_VERSION << ": running '" << config.name << "' from " << config.file
+            << " (seed " << config.seed << ", " << config.epochs << " epoch" << (config.epochs == 1 ? "" : "s")
+            << ")\n";
+  for (const auto& line : version_lines()) std::cout << "  " << line() << "\n";
+  print_summaries(pipeline);
+  std::cout.flush();
+  clear_stop_request();
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  RunOptions options;
+  options.threads = args.threads;
+  options.profile = args.profile;
+  Profile profile = pipeline.run(options);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (args.profile) std::cout << "\nprofile:\n" << profile.table();
+  if (stop_flag().load()) {
+    std::cerr << "pipeline: interrupted; stages finished cleanly\n";
+    return kExitInterrupted;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+bool add_version_line(std::function<std::string()> line) {
+  version_lines().push_back(std::move(line));
+  return true;
+}
+
+int cli_main(int argc, char** argv) {
+  try {
+    if (argc >= 2) {
+      const std::string first = argv[1];
+      if (first == "--help" || first == "-h" || first == "help") {
+        std::cout << kUsage;
+        return kExitOk;
+      }
+      if (first == "--version") {
+        print_version();
+        return kExitOk;
+      }
+    }
+    Args args = parse_args(argc, argv);
+    if (args.command == "stages") return list_stages(args.config);
+    if (args.command != "run" && args.command != "validate" && args.command != "graph")
+      throw UsageError("unknown command '" + args.command + "'");
+    if (args.config.empty()) throw UsageError(args.command + " needs a CONFIG file");
+    if (args.command == "run") return run(args);
+    Pipeline pipeline = Pipeline::build(load_config(args.config, args.overrides));
+    if (args.command == "graph") {
+      std::cout << pipeline.to_dot();
+      return kExitOk;
+    }
+    print_summaries(pipeline);
+    std::cout << args.config << ": ok (" << pipeline.stages().size() << " stages)\n";
+    return kExitOk;
+  } catch (const UsageError& e) {
+    std::cerr << "pipeline: " << e.what() << "\n\n" << kUsage;
+    return kExitUsage;
+  } catch (const ConfigError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const StageError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitFailure;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
+
+}  // namespace pipeline

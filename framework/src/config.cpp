@@ -1,0 +1,266 @@
+#include "pipeline/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <functional>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace pipeline {
+namespace {
+
+const std::set<std::string> kTopLevelScalars = {"name", "description", "seed", "epochs", "threads", "buffer",
+                                                 "output_dir"};
+
+SourceLocation at(const std::string& file, const YAML::Node& node) {
+  if (!node.IsDefined() || node.Mark().is_null()) return SourceLocation{file, 0, 0};
+  return SourceLocation{file, node.Mark().line + 1, node.Mark().column + 1};
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> parts;
+  std::string part;
+  std::istringstream in(text);
+  while (std::getline(in, part, sep)) parts.push_back(part);
+  return parts;
+}
+
+// A --set value: scalars stay text (so "1e-3" and "true" convert by the parameter's declared type), lists and
+// maps are parsed as YAML flow.
+YAML::Node parse_override_value(const std::string& value, const SourceLocation& where) {
+  if (!value.empty() && (value.front() == '[' || value.front() == '{')) {
+    try {
+      return YAML::Load(value);
+    } catch (const YAML::Exception& e) {
+      throw ConfigError(where, "", "cannot parse value as YAML: " + e.msg);
+    }
+  }
+  return YAML::Node(value);
+}
+
+struct OverrideSite {
+  std::string stage;
+  std::string param;
+  SourceLocation where;
+};
+
+std::vector<OverrideSite> apply_overrides(YAML::Node& root, const std::vector<std::string>& overrides) {
+  std::vector<OverrideSite> sites;
+  for (const auto& text : overrides) {
+    SourceLocation where{"--set " + text, 0, 0};
+    auto eq = text.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw ConfigError(where, "", "expected --set KEY=VALUE, e.g. --set model.epochs=3");
+    std::vector<std::string> path = split(text.substr(0, eq), '.');
+    for (const auto& p : path)
+      if (p.empty()) throw ConfigError(where, "", "empty component in key '" + text.substr(0, eq) + "'");
+    YAML::Node value = parse_override_value(text.substr(eq + 1), where);
+    if (path.size() == 1) {
+      if (!kTopLevelScalars.count(path[0]))
+        throw ConfigError(where, "",
+                          "'" + path[0] + "' is not a top-level setting (name, seed, epochs, threads, buffer, "
+                          "output_dir); use STAGE.PARAM=VALUE or vars.NAME=VALUE");
+      root[path[0]] = value;
+      continue;
+    }
+    if (path[0] == "vars") {
+      if (path.size() != 2) throw ConfigError(where, "", "expected vars.NAME=VALUE");
+      root["vars"][path[1]] = value;
+      continue;
+    }
+    YAML::Node stages = root["stages"];
+    if (!stages.IsMap() || !stages[path[0]].IsDefined()) {
+      std::vector<std::string> names;
+      if (stages.IsMap())
+        for (const auto& kv : stages) names.push_back(kv.first.as<std::string>());
+      std::string hint = closest_match(path[0], names);
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      throw ConfigError(where, "",
+                        "no stage named '" + path[0] + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+                            "; stages: " + list);
+    }
+    YAML::Node node = stages[path[0]];
+    for (std::size_t i = 1; i + 1 < path.size(); ++i) {
+      YAML::Node child = node[path[i]];
+      if (child.IsDefined() && !child.IsMap())
+        throw ConfigError(where, path[0], "'" + path[i] + "' is not a map, so it has no '" + path[i + 1] + "'");
+      if (!child.IsDefined()) node[path[i]] = YAML::Node(YAML::NodeType::Map);
+      node.reset(node[path[i]]);
+    }
+    node[path.back()] = value;
+    sites.push_back(OverrideSite{path[0], path[1], where});
+  }
+  return sites;
+}
+
+// Replaces ${name} in every string scalar below `node`.
+void substitute(YAML::Node node, const std::map<std::string, std::string>& vars, const std::string& file) {
+  static const std::regex pattern(R"(\$\{([A-Za-z_][A-Za-z0-9_]*)\})");
+  if (node.IsScalar()) {
+    const std::string text = node.Scalar();
+    if (text.find("${") == std::string::npos) return;
+    std::string out;
+    std::size_t last = 0;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), pattern); it != std::sregex_iterator(); ++it) {
+      const std::string name = (*it)[1];
+      auto var = vars.find(name);
+      if (var == vars.end()) {
+        std::vector<std::string> names;
+        for (const auto& kv : vars) names.push_back(kv.first);
+        std::string hint = closest_match(name, names);
+        throw ConfigError(at(file, node), "",
+                          "undefined variable '${" + name + "}'" +
+                              (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+                              "; define it under 'vars:' or with --set vars." + name + "=VALUE");
+      }
+      out += text.substr(last, static_cast<std::size_t>(it->position()) - last) + var->second;
+      last = static_cast<std::size_t>(it->position() + it->length());
+    }
+    out += text.substr(last);
+    node = out;
+  } else if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i) substitute(node[i], vars, file);
+  } else if (node.IsMap()) {
+    for (auto kv : node) substitute(kv.second, vars, file);
+  }
+}
+
+template <class T>
+T scalar(const YAML::Node& node, const std::string& file, const std::string& key, const char* expected) {
+  if (!node.IsScalar()) throw ConfigError(at(file, node), "", "'" + key + "' must be " + expected);
+  try {
+    return node.as<T>();
+  } catch (const YAML::BadConversion&) {
+    throw ConfigError(at(file, node), "", "'" + key + "' must be " + expected + ", got '" + node.Scalar() + "'");
+  }
+}
+
+bool valid_name(const std::string& name) {
+  static const std::regex pattern(R"([A-Za-z_][A-Za-z0-9_\-]*)");
+  return std::regex_match(name, pattern);
+}
+
+}  // namespace
+
+PipelineConfig parse_config(const std::string& text, const std::string& file,
+                            const std::vector<std::string>& overrides) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(SourceLocation{file, e.mark.line + 1, e.mark.column + 1}, "", "invalid YAML: " + e.msg);
+  }
+  if (!root.IsMap())
+    throw ConfigError(SourceLocation{file, 1, 1}, "", "a pipeline config is a map with a 'stages:' entry");
+
+  const std::vector<OverrideSite> sites = apply_overrides(root, overrides);
+
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    if (!kTopLevelScalars.count(key) && key != "vars" && key != "stages") {
+      std::vector<std::string> known(kTopLevelScalars.begin(), kTopLevelScalars.end());
+      known.push_back("vars");
+      known.push_back("stages");
+      std::string hint = closest_match(key, known);
+      throw ConfigError(at(file, kv.first), "",
+                        "unknown top-level key '" + key + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+    }
+  }
+
+  std::map<std::string, std::string> vars;
+  if (root["vars"].IsDefined()) {
+    if (!root["vars"].IsMap()) throw ConfigError(at(file, root["vars"]), "", "'vars' must be a map of name: value");
+    for (const auto& kv : root["vars"]) {
+      if (!kv.second.IsScalar())
+        throw ConfigError(at(file, kv.second), "", "variable '" + kv.first.as<std::string>() + "' must be a scalar");
+      vars[kv.first.as<std::string>()] = kv.second.Scalar();
+    }
+  }
+
+  PipelineConfig config;
+  config.file = file;
+  if (root["name"].IsDefined()) config.name = scalar<std::string>(root["name"], file, "name", "a string");
+  vars.emplace("name", config.name);
+  if (root["seed"].IsDefined()) {
+    long long seed = scalar<long long>(root["seed"], file, "seed", "a non-negative integer");
+    if (seed < 0) throw ConfigError(at(file, root["seed"]), "", "'seed' must be a non-negative integer");
+    config.seed = static_cast<std::uint64_t>(seed);
+  }
+  if (root["epochs"].IsDefined()) {
+    config.epochs = scalar<int>(root["epochs"], file, "epochs", "a positive integer");
+    if (config.epochs < 1) throw ConfigError(at(file, root["epochs"]), "", "'epochs' must be at least 1");
+  }
+  if (root["threads"].IsDefined()) {
+    config.threads = scalar<int>(root["threads"], file, "threads", "an integer (0 = all cores)");
+    if (config.threads < 0) throw ConfigError(at(file, root["threads"]), "", "'threads' must be >= 0");
+  }
+  if (root["buffer"].IsDefined()) {
+    config.buffer = scalar<long long>(root["buffer"], file, "buffer", "a positive integer");
+    if (config.buffer < 1) throw ConfigError(at(file, root["buffer"]), "", "'buffer' must be at least 1");
+  }
+  if (root["output_dir"].IsDefined()) {
+    substitute(root["output_dir"], vars, file);
+    config.output_dir = scalar<std::string>(root["output_dir"], file, "output_dir", "a path");
+  } else {
+    config.output_dir = "runs/" + config.name;
+  }
+
+  YAML::Node stages = root["stages"];
+  if (!stages.IsDefined())
+    throw ConfigError(SourceLocation{file, 1, 1}, "", "missing 'stages:' (a map of stage name to stage)");
+  if (!stages.IsMap() || stages.size() == 0)
+    throw ConfigError(at(file, stages), "", "'stages' must be a non-empty map of stage name to stage");
+  substitute(stages, vars, file);
+
+  for (const auto& kv : stages) {
+    StageConfig stage;
+    stage.name = kv.first.as<std::string>();
+    stage.where = at(file, kv.first);
+    if (!valid_name(stage.name))
+      throw ConfigError(stage.where, stage.name, "a stage name is letters, digits, '_' or '-', not starting with a digit");
+    const YAML::Node body = kv.second;
+    if (!body.IsMap()) throw ConfigError(at(file, body), stage.name, "a stage is a map with at least 'type:'");
+    if (!body["type"].IsDefined()) throw ConfigError(stage.where, stage.name, "missing 'type:'");
+    if (!body["type"].IsScalar()) throw ConfigError(at(file, body["type"]), stage.name, "'type' must be a name");
+    stage.type = body["type"].Scalar();
+    stage.type_where = at(file, body["type"]);
+    for (const auto& field : body) {
+      const std::string key = field.first.as<std::string>();
+      if (key == "type") continue;
+      if (key == "inputs" || key == "input") {
+        const YAML::Node& inputs = field.second;
+        auto add = [&](const YAML::Node& n) {
+          if (!n.IsScalar()) throw ConfigError(at(file, n), stage.name, "an input is a stage name");
+          stage.inputs.push_back(InputRef{n.Scalar(), at(file, n)});
+        };
+        if (inputs.IsSequence()) {
+          for (const auto& n : inputs) add(n);
+        } else {
+          add(inputs);
+        }
+        continue;
+      }
+      SourceLocation where = at(file, field.second);
+      if (where.line == 0) where = at(file, field.first);
+      for (const auto& site : sites)
+        if (site.stage == stage.name && site.param == key) where = site.where;
+      stage.params[key] = ParamEntry{field.second, where};
+    }
+    config.stages.push_back(std::move(stage));
+  }
+  config.resolved_text = YAML::Dump(root);
+  return config;
+}
+
+PipelineConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(SourceLocation{path, 0, 0}, "", "cannot open config file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path, overrides);
+}
+
+}  // namespace pipeline

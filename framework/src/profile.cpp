@@ -1,0 +1,28 @@
+#include "pipeline/profile.hpp"
+
+#include <cstdio>
+
+namespace pipeline {
+
+std::string Profile::table() const {
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-16s %-16s %10s %10s %10s %8s %10s\n", "stage", "type", "items in",
+                "items out", "busy s", "busy %", "items/s");
+  out += line;
+  for (const auto& s : stages) {
+    const double share = wall_seconds > 0 ? 100.0 * s.busy_seconds / wall_seconds : 0.0;
+    const double count = static_cast<double>(s.items_in ? s.items_in : s.items_out);
+    const double rate = s.busy_seconds > 0 ? count / s.busy_seconds : 0.0;
+    std::snprintf(line, sizeof line, "%-16s %-16s %10llu %10llu %10.2f %7.1f%% %10.0f\n", s.name.c_str(),
+                  s.type.c_str(), static_cast<unsigned long long>(s.items_in),
+                  static_cast<unsigned long long>(s.items_out), s.busy_seconds, share, rate);
+    out += line;
+  }
+  std::snprintf(line, sizeof line, "wall %.2f s on %d thread%s; busy %% is busy time / wall time (over 100%% = ran on "
+                "several threads at once)\n", wall_seconds, threads, threads == 1 ? "" : "s");
+  out += line;
+  return out;
+}
+
+}  // namespace pipeline

@@ -1,0 +1,123 @@
+#include "batch/shuffle_batcher.hpp"
+
+#include <algorithm>
+
+#include <xtensor/xview.hpp>
+
+#include "common/random.hpp"
+#include "pipeline/registry.hpp"
+
+namespace stages {
+
+ShuffleBatcher::ShuffleBatcher(const pipeline::Params& p)
+    : batch_size_(static_cast<std::size_t>(p.get_int("batch_size"))),
+      window_(static_cast<std::size_t>(p.get_int("shuffle_window"))),
+      drop_last_(p.get_bool("drop_last")) {
+  for (const auto& s : p.get_node("shuffle_streams")) {
+    if (!s.IsScalar()) p.fail("shuffle_streams", s, "expected a list of stream names");
+    shuffled_streams_.insert(s.Scalar());
+  }
+}
+
+void ShuffleBatcher::consume(const pipeline::Payload& input, std::string_view stream, pipeline::Emitter& out) {
+  const auto& sample = input.get<TensorSample>();
+  if (sample.target.size() == 0)
+    throw std::runtime_error("sample " + std::to_string(sample.index) + " has no target; put one_hot before the batcher");
+  auto it = streams_.find(stream);
+  if (it == streams_.end()) it = streams_.emplace(std::string(stream), StreamState{}).first;
+  StreamState& state = it->second;
+  if (!state.started) {
+    state.started = true;
+    state.epoch = sample.epoch;
+    state.rng.seed(mix_seed(mix_seed(seed_, hash_name(stream)), static_cast<std::uint64_t>(sample.epoch)));
+  }
+  const bool shuffle = window_ > 0 && shuffled_streams_.count(stream) != 0;
+  if (!shuffle) return add_to_batch(state, stream, sample, out);
+  if (state.window.size() < window_) {
+    state.window.push_back(sample);
+    return;
+  }
+  const std::size_t pick = static_cast<std::size_t>(state.rng() % window_);
+  add_to_batch(state, stream, state.window[pick], out);
+  state.window[pick] = sample;
+}
+
+void ShuffleBatcher::add_to_batch(StreamState& state, std::string_view stream, const TensorSample& sample,
+                                  pipeline::Emitter& out) {
+  if (!state.batch) {
+    state.batch = std::make_shared<Batch>();
+    Batch& b = *state.batch;
+    b.stream = std::string(stream);
+    b.epoch = state.epoch;
+    b.number = state.batches;
+    const auto& s = sample.x.shape();
+    b.x = xt::xtensor<float, 4>::from_shape({batch_size_, s[0], s[1], s[2]});
+    b.y = xt::xtensor<float, 2>::from_shape({batch_size_, sample.target.size()});
+    b.labels.reserve(batch_size_);
+    b.indices.reserve(batch_size_);
+  }
+  Batch& b = *state.batch;
+  const std::size_t row = b.labels.size();
+  const std::size_t x_size = b.x.size() / batch_size_, y_size = b.y.shape()[1];
+  if (sample.x.size() != x_size || sample.target.size() != y_size)
+    throw std::runtime_error("sample " + std::to_string(sample.index) + " has shape differing from the batch's first sample");
+  std::copy(sample.x.begin(), sample.x.end(), b.x.data() + row * x_size);
+  std::copy(sample.target.begin(), sample.target.end(), b.y.data() + row * y_size);
+  b.labels.push_back(sample.label);
+  b.indices.push_back(sample.index);
+  if (b.labels.size() == batch_size_) flush(state, out);
+}
+
+void ShuffleBatcher::flush(StreamState& state, pipeline::Emitter& out) {
+  if (!state.batch) return;
+  Batch& b = *state.batch;
+  const std::size_t n = b.labels.size();
+  if (n < batch_size_) {
+    // Shrink the partial last batch to its real size.
+    xt::xtensor<float, 4> x = xt::view(b.x, xt::range(0, n), xt::all(), xt::all(), xt::all());
+    xt::xtensor<float, 2> y = xt::view(b.y, xt::range(0, n), xt::all());
+    b.x = std::move(x);
+    b.y = std::move(y);
+  }
+  ++state.batches;
+  out.emit(pipeline::Payload(std::shared_ptr<const Batch>(std::move(state.batch))));
+  state.batch.reset();
+}
+
+void ShuffleBatcher::on_stream_end(std::string_view stream, int, pipeline::Emitter& out) {
+  auto it = streams_.find(stream);
+  if (it == streams_.end()) return;  // an empty epoch
+  StreamState& state = it->second;
+  // Drain the window in random order.
+  while (!state.window.empty()) {
+    const std::size_t pick = static_cast<std::size_t>(state.rng() % state.window.size());
+    add_to_batch(state, stream, state.window[pick], out);
+    state.window[pick] = std::move(state.window.back());
+    state.window.pop_back();
+  }
+  if (state.batch && (!drop_last_ || state.batch->labels.size() == batch_size_)) flush(state, out);
+  state = StreamState{};
+}
+
+static pipeline::StageSpec shuffle_batcher_spec() {
+  using namespace pipeline;
+  StageSpec spec;
+  spec.type = "shuffle_batcher";
+  spec.summary = "Stacks labeled tensors into (N,H,W,C) batches; optional streaming shuffle window. For a "
+                 "whole-epoch shuffle set shuffle: true on the source.";
+  spec.kind = StageKind::Processor;
+  spec.input = kLabeledTensorType;
+  spec.output = kBatchType;
+  spec.params = {
+      int_param("batch_size", 128, "samples per batch").min(1).max(1 << 20),
+      bool_param("drop_last", false, "drop the last batch of an epoch when it is smaller than batch_size"),
+      int_param("shuffle_window", 0, "streaming shuffle buffer in samples (0 = keep the source's order)").min(0).max(10000000),
+      yaml_param("shuffle_streams", ParamType::List, "[train]", "streams the window shuffles; others keep their order"),
+  };
+  spec.create = [](const Params& p) { return std::make_unique<ShuffleBatcher>(p); };
+  return spec;
+}
+
+}  // namespace stages
+
+PIPELINE_REGISTER_STAGE(stages::shuffle_batcher_spec())

@@ -1,0 +1,52 @@
+#pragma once
+// The message types the data stages exchange. Port type names (used in StageSpec and checked when a config
+// is wired) are given next to each type.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+namespace stages {
+
+// "image": one uint8 image (rows x cols x channels, row-major, channels last) and its label.
+struct ImageSample {
+  std::int64_t index = 0;  // position in the source data set
+  int epoch = 0;
+  int label = 0;
+  std::uint32_t rows = 0, cols = 0, channels = 1;
+  std::shared_ptr<const std::vector<std::uint8_t>> storage;  // shared with the data set, or owned
+  std::size_t offset = 0;
+  const std::uint8_t* pixels() const { return storage->data() + offset; }
+  std::size_t size() const { return static_cast<std::size_t>(rows) * cols * channels; }
+};
+
+// "tensor": float image in NHWC order without the N (height, width, channels), as Keras lays it out.
+// "labeled_tensor": the same with a target vector (e.g. one-hot).
+struct TensorSample {
+  std::int64_t index = 0;
+  int epoch = 0;
+  int label = 0;
+  xt::xtensor<float, 3> x;
+  xt::xtensor<float, 1> target;  // empty for "tensor"
+};
+
+// "batch": samples stacked into contiguous blocks.
+struct Batch {
+  std::string stream;
+  int epoch = 0;
+  std::int64_t number = 0;          // batch number within the stream's epoch
+  xt::xtensor<float, 4> x;          // (N, H, W, C)
+  xt::xtensor<float, 2> y;          // (N, classes)
+  std::vector<int> labels;          // N
+  std::vector<std::int64_t> indices;  // N: positions in the source data set
+  std::size_t size() const { return labels.size(); }
+};
+
+inline constexpr const char* kImageType = "image";
+inline constexpr const char* kTensorType = "tensor";
+inline constexpr const char* kLabeledTensorType = "labeled_tensor";
+inline constexpr const char* kBatchType = "batch";
+
+}  // namespace stages

@@ -1,0 +1,50 @@
+// scale: uint8 image → float tensor (height, width, channels), x = (pixel * factor - mean) / std.
+#include "transform/scale.hpp"
+
+#include "pipeline/registry.hpp"
+
+namespace stages {
+
+ScaleTransform::ScaleTransform(const pipeline::Params& p)
+    : factor_(static_cast<float>(p.get_float("factor"))),
+      mean_(static_cast<float>(p.get_float("mean"))),
+      std_(static_cast<float>(p.get_float("std"))) {
+  if (std_ <= 0) p.fail("std", "must be positive");
+}
+
+pipeline::Payload ScaleTransform::apply(const pipeline::Payload& input, std::string_view) const {
+  const auto& image = input.get<ImageSample>();
+  TensorSample out;
+  out.index = image.index;
+  out.epoch = image.epoch;
+  out.label = image.label;
+  out.x = xt::xtensor<float, 3>::from_shape({image.rows, image.cols, image.channels});
+  const std::uint8_t* src = image.pixels();
+  float* dst = out.x.data();
+  const float a = factor_ / std_, b = -mean_ / std_;
+  for (std::size_t i = 0, n = image.size(); i < n; ++i) dst[i] = static_cast<float>(src[i]) * a + b;
+  return pipeline::Payload::of(std::move(out));
+}
+
+static pipeline::StageSpec scale_spec() {
+  using namespace pipeline;
+  StageSpec spec;
+  spec.type = "scale";
+  spec.summary = "Transform: uint8 image to float32 tensor (H, W, C; NHWC once batched) scaled by factor, "
+                 "then (x - mean) / std.";
+  spec.kind = StageKind::Transform;
+  spec.parallel = true;
+  spec.input = kImageType;
+  spec.output = kTensorType;
+  spec.params = {
+      float_param("factor", 1.0 / 255.0, "multiplies every pixel first"),
+      float_param("mean", 0.0, "subtracted after scaling (e.g. 0.1307 for MNIST)"),
+      float_param("std", 1.0, "divides after subtracting the mean (e.g. 0.3081 for MNIST)"),
+  };
+  spec.create = [](const Params& p) { return std::make_unique<ScaleTransform>(p); };
+  return spec;
+}
+
+}  // namespace stages
+
+PIPELINE_REGISTER_STAGE(stages::scale_spec())
