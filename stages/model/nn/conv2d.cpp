@@ -1,0 +1,167 @@
+#include "model/nn/conv2d.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "model/nn/gemm.hpp"
+#include "model/nn/parallel.hpp"
+
+namespace nn {
+
+Conv2D::Conv2D(Shape input_shape, std::size_t filters, std::size_t kernel, std::size_t stride, Padding padding)
+    : Layer(std::move(input_shape)), filters_(filters), ksize_(kernel), stride_(stride) {
+  if (input_shape_.size() != 3)
+    throw std::invalid_argument("conv2d needs an input of shape (height, width, channels), got " +
+                                shape_string(input_shape_));
+  if (filters == 0 || kernel == 0 || stride == 0) throw std::invalid_argument("conv2d filters, kernel and stride must be positive");
+  in_h_ = input_shape_[0];
+  in_w_ = input_shape_[1];
+  in_c_ = input_shape_[2];
+  if (padding == Padding::Same) {
+    // TensorFlow/Keras 'same': output ceil(in / stride), the extra padding pixel goes at the bottom/right.
+    out_h_ = (in_h_ + stride - 1) / stride;
+    out_w_ = (in_w_ + stride - 1) / stride;
+    const std::size_t pad_h = std::max<std::ptrdiff_t>(0, static_cast<std::ptrdiff_t>((out_h_ - 1) * stride + kernel) -
+                                                              static_cast<std::ptrdiff_t>(in_h_));
+    const std::size_t pad_w = std::max<std::ptrdiff_t>(0, static_cast<std::ptrdiff_t>((out_w_ - 1) * stride + kernel) -
+                                                              static_cast<std::ptrdiff_t>(in_w_));
+    pad_top_ = pad_h / 2;
+    pad_left_ = pad_w / 2;
+  } else {
+    if (kernel > in_h_ || kernel > in_w_)
+      throw std::invalid_argument("conv2d kernel " + std::to_string(kernel) + " is larger than its input " +
+                                  shape_string(input_shape_) + " with padding 'valid'");
+    out_h_ = (in_h_ - kernel) / stride + 1;
+    out_w_ = (in_w_ - kernel) / stride + 1;
+    pad_top_ = pad_left_ = 0;
+  }
+  patch_ = kernel * kernel * in_c_;
+  output_shape_ = {out_h_, out_w_, filters_};
+  weights_ = Tensor::from_shape({kernel, kernel, in_c_, filters_});
+  weights_.fill(0);
+  bias_ = Tensor::from_shape({filters_});
+  bias_.fill(0);
+  kernel_grad_ = weights_;
+  bias_grad_ = bias_;
+}
+
+void Conv2D::initialize(std::mt19937_64& rng) {
+  glorot_uniform(weights_, ksize_ * ksize_ * in_c_, ksize_ * ksize_ * filters_, rng);
+  bias_.fill(0);
+}
+
+double Conv2D::forward_flops() const { return 2.0 * static_cast<double>(out_h_ * out_w_ * patch_ * filters_); }
+
+void Conv2D::im2col(const float* x, std::size_t samples, float* cols) const {
+  for (std::size_t n = 0; n < samples; ++n) {
+    const float* image = x + n * in_h_ * in_w_ * in_c_;
+    for (std::size_t oh = 0; oh < out_h_; ++oh) {
+      for (std::size_t ow = 0; ow < out_w_; ++ow) {
+        float* row = cols + ((n * out_h_ + oh) * out_w_ + ow) * patch_;
+        for (std::size_t kh = 0; kh < ksize_; ++kh) {
+          const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * stride_ + kh) - static_cast<std::ptrdiff_t>(pad_top_);
+          float* dst = row + kh * ksize_ * in_c_;
+          if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(in_h_)) {
+            std::memset(dst, 0, ksize_ * in_c_ * sizeof(float));
+            continue;
+          }
+          for (std::size_t kw = 0; kw < ksize_; ++kw) {
+            const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * stride_ + kw) - static_cast<std::ptrdiff_t>(pad_left_);
+            if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(in_w_)) {
+              std::memset(dst + kw * in_c_, 0, in_c_ * sizeof(float));
+            } else {
+              std::memcpy(dst + kw * in_c_, image + (static_cast<std::size_t>(ih) * in_w_ + static_cast<std::size_t>(iw)) * in_c_,
+                          in_c_ * sizeof(float));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void Conv2D::col2im(const float* cols, std::size_t samples, float* dx) const {
+  std::memset(dx, 0, samples * in_h_ * in_w_ * in_c_ * sizeof(float));
+  for (std::size_t n = 0; n < samples; ++n) {
+    float* image = dx + n * in_h_ * in_w_ * in_c_;
+    for (std::size_t oh = 0; oh < out_h_; ++oh) {
+      for (std::size_t ow = 0; ow < out_w_; ++ow) {
+        const float* row = cols + ((n * out_h_ + oh) * out_w_ + ow) * patch_;
+        for (std::size_t kh = 0; kh < ksize_; ++kh) {
+          const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * stride_ + kh) - static_cast<std::ptrdiff_t>(pad_top_);
+          if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(in_h_)) continue;
+          for (std::size_t kw = 0; kw < ksize_; ++kw) {
+            const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * stride_ + kw) - static_cast<std::ptrdiff_t>(pad_left_);
+            if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(in_w_)) continue;
+            float* dst = image + (static_cast<std::size_t>(ih) * in_w_ + static_cast<std::size_t>(iw)) * in_c_;
+            const float* src = row + (kh * ksize_ + kw) * in_c_;
+            for (std::size_t c = 0; c < in_c_; ++c) dst[c] += src[c];
+          }
+        }
+      }
+    }
+  }
+}
+
+namespace {
+thread_local std::vector<float> tls_cols;
+float* scratch(std::size_t size) {
+  if (tls_cols.size() < size) tls_cols.resize(size);
+  return tls_cols.data();
+}
+}  // namespace
+
+void Conv2D::forward(const Tensor& x, Tensor& y, const PassContext&) {
+  const std::size_t batch = x.shape()[0];
+  ensure_shape(y, batch_shape(batch, output_shape_));
+  const std::size_t in_size = in_h_ * in_w_ * in_c_, out_pixels = out_h_ * out_w_;
+  for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+    const std::size_t samples = last - first;
+    float* cols = scratch(samples * out_pixels * patch_);
+    im2col(x.data() + first * in_size, samples, cols);
+    float* out = y.data() + first * out_pixels * filters_;
+    for (std::size_t r = 0; r < samples * out_pixels; ++r) std::memcpy(out + r * filters_, bias_.data(), filters_ * sizeof(float));
+    gemm(false, false, samples * out_pixels, filters_, patch_, 1.0f, cols, patch_, weights_.data(), filters_, 1.0f, out,
+         filters_);
+  });
+}
+
+void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
+  const std::size_t batch = x.shape()[0];
+  const std::size_t in_size = in_h_ * in_w_ * in_c_, out_pixels = out_h_ * out_w_;
+  const std::size_t tasks = (batch + kSamplesPerTask - 1) / kSamplesPerTask;
+  if (chunk_kernel_grads_.size() < tasks) {
+    chunk_kernel_grads_.resize(tasks, std::vector<float>(weights_.size()));
+    chunk_bias_grads_.resize(tasks, std::vector<float>(filters_));
+  }
+  if (want_dx) ensure_shape(dx, batch_shape(batch, input_shape_));
+  for_each_slice(batch, kSamplesPerTask, [&](std::size_t task, std::size_t first, std::size_t last) {
+    const std::size_t samples = last - first, rows = samples * out_pixels;
+    float* cols = scratch(rows * patch_);
+    im2col(x.data() + first * in_size, samples, cols);
+    const float* grad_out = dy.data() + first * out_pixels * filters_;
+    gemm(true, false, patch_, filters_, rows, 1.0f, cols, patch_, grad_out, filters_, 0.0f,
+         chunk_kernel_grads_[task].data(), filters_);
+    float* bias_grad = chunk_bias_grads_[task].data();
+    std::fill(bias_grad, bias_grad + filters_, 0.0f);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t f = 0; f < filters_; ++f) bias_grad[f] += grad_out[r * filters_ + f];
+    if (want_dx) {
+      // cols is free again: reuse it for d(cols) = dy · kernelᵀ.
+      gemm(false, true, rows, patch_, filters_, 1.0f, grad_out, filters_, weights_.data(), filters_, 0.0f, cols, patch_);
+      col2im(cols, samples, dx.data() + first * in_size);
+    }
+  });
+  // Reduce the per-task partial sums in task order: the same sum on any number of threads.
+  std::fill(kernel_grad_.begin(), kernel_grad_.end(), 0.0f);
+  std::fill(bias_grad_.begin(), bias_grad_.end(), 0.0f);
+  for (std::size_t t = 0; t < tasks; ++t) {
+    const float* kg = chunk_kernel_grads_[t].data();
+    float* out = kernel_grad_.data();
+    for (std::size_t i = 0, n = kernel_grad_.size(); i < n; ++i) out[i] += kg[i];
+    for (std::size_t f = 0; f < filters_; ++f) bias_grad_.data()[f] += chunk_bias_grads_[t][f];
+  }
+}
+
+}  // namespace nn

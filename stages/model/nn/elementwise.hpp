@@ -1,0 +1,38 @@
+#pragma once
+// Layers without parameters that work element by element or only reshape.
+#include "model/nn/layer.hpp"
+
+namespace nn {
+
+class ReLU : public Layer {
+ public:
+  explicit ReLU(Shape input_shape) : Layer(std::move(input_shape)) { output_shape_ = input_shape_; }
+  std::string type() const override { return "relu"; }
+  void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) override;
+};
+
+// (H, W, C) → (H*W*C,) in NHWC order, as Keras' Flatten.
+class Flatten : public Layer {
+ public:
+  explicit Flatten(Shape input_shape) : Layer(std::move(input_shape)) { output_shape_ = {shape_size(input_shape_)}; }
+  std::string type() const override { return "flatten"; }
+  void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) override;
+};
+
+// Inverted dropout: at training, zeroes each value with probability `rate` and scales the rest by
+// 1/(1-rate); at evaluation it is the identity. The mask is drawn from the batch's seed.
+class Dropout : public Layer {
+ public:
+  Dropout(Shape input_shape, double rate);
+  std::string type() const override { return "dropout"; }
+  void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) override;
+
+ private:
+  double rate_;
+  std::vector<float> mask_;  // 0 or 1/(1-rate); empty after an evaluation pass
+};
+
+}  // namespace nn

@@ -1,0 +1,22 @@
+#include "model/nn/gemm.hpp"
+
+#include <cblas.h>
+
+namespace nn {
+
+void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+          std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+              static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
+              static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+
+void use_single_threaded_blas() { openblas_set_num_threads(1); }
+
+std::string blas_description() {
+  return std::string("BLAS: OpenBLAS (") + openblas_get_config() + "), core " + openblas_get_corename() + ", " +
+         std::to_string(openblas_get_num_threads()) + " thread(s)";
+}
+
+}  // namespace nn

@@ -1,0 +1,16 @@
+#pragma once
+// The one place the network calls BLAS. Row-major C = alpha * op(A) * op(B) + beta * C.
+#include <cstddef>
+#include <string>
+
+namespace nn {
+
+void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
+          std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc);
+
+// TBB owns the parallelism (batch chunks run on all cores), so BLAS must not start threads of its own.
+void use_single_threaded_blas();
+// "OpenBLAS 0.3.21, core Haswell, 1 thread" for the run header and --version.
+std::string blas_description();
+
+}  // namespace nn

@@ -1,0 +1,51 @@
+#pragma once
+// A layer maps a batch (N, input_shape...) to (N, output_shape...) and back-propagates through it.
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "model/nn/tensor.hpp"
+
+namespace nn {
+
+struct Parameter {
+  std::string name;  // e.g. "kernel", "bias"
+  Tensor* value;
+  Tensor* grad;
+};
+
+struct PassContext {
+  bool training = false;
+  std::uint64_t seed = 0;  // per batch; layers with randomness (dropout) derive from it
+};
+
+// Samples per parallel task. Fixed (not derived from the thread count) so that every reduction adds the same
+// numbers in the same order on 1 or N threads: results are bit-identical across --threads.
+inline constexpr std::size_t kSamplesPerTask = 8;
+
+class Layer {
+ public:
+  explicit Layer(Shape input_shape) : input_shape_(std::move(input_shape)) {}
+  virtual ~Layer() = default;
+  virtual std::string type() const = 0;
+  const Shape& input_shape() const { return input_shape_; }
+  const Shape& output_shape() const { return output_shape_; }
+  virtual void forward(const Tensor& x, Tensor& y, const PassContext& context) = 0;
+  // Given x, y = forward(x) and dL/dy: sets the parameters' gradients and, when `want_dx`, dL/dx.
+  virtual void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) = 0;
+  virtual std::vector<Parameter> parameters() { return {}; }
+  virtual void initialize(std::mt19937_64& /*rng*/) {}
+  // Multiply-adds ×2 of one sample's forward pass, for FLOP accounting.
+  virtual double forward_flops() const { return 0; }
+  std::size_t parameter_count();
+
+ protected:
+  Shape input_shape_;
+  Shape output_shape_;
+};
+
+// Glorot (Xavier) uniform in ±sqrt(6 / (fan_in + fan_out)), Keras' default kernel initializer.
+void glorot_uniform(Tensor& t, std::size_t fan_in, std::size_t fan_out, std::mt19937_64& rng);
+
+}  // namespace nn

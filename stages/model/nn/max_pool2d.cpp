@@ -1,0 +1,70 @@
+#include "model/nn/max_pool2d.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "model/nn/parallel.hpp"
+
+namespace nn {
+
+MaxPool2D::MaxPool2D(Shape input_shape, std::size_t pool, std::size_t stride)
+    : Layer(std::move(input_shape)), pool_(pool), stride_(stride) {
+  if (input_shape_.size() != 3)
+    throw std::invalid_argument("max_pool2d needs an input of shape (height, width, channels), got " +
+                                shape_string(input_shape_));
+  if (pool == 0 || stride == 0) throw std::invalid_argument("max_pool2d pool and stride must be positive");
+  in_h_ = input_shape_[0];
+  in_w_ = input_shape_[1];
+  channels_ = input_shape_[2];
+  if (pool > in_h_ || pool > in_w_)
+    throw std::invalid_argument("max_pool2d pool " + std::to_string(pool) + " is larger than its input " +
+                                shape_string(input_shape_));
+  out_h_ = (in_h_ - pool) / stride + 1;
+  out_w_ = (in_w_ - pool) / stride + 1;
+  output_shape_ = {out_h_, out_w_, channels_};
+}
+
+void MaxPool2D::forward(const Tensor& x, Tensor& y, const PassContext&) {
+  const std::size_t batch = x.shape()[0];
+  ensure_shape(y, batch_shape(batch, output_shape_));
+  const std::size_t in_size = in_h_ * in_w_ * channels_, out_size = out_h_ * out_w_ * channels_;
+  argmax_.resize(batch * out_size);
+  for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+    for (std::size_t n = first; n < last; ++n) {
+      const float* in = x.data() + n * in_size;
+      float* out = y.data() + n * out_size;
+      std::uint32_t* arg = argmax_.data() + n * out_size;
+      for (std::size_t oh = 0; oh < out_h_; ++oh)
+        for (std::size_t ow = 0; ow < out_w_; ++ow)
+          for (std::size_t c = 0; c < channels_; ++c) {
+            std::size_t best = ((oh * stride_) * in_w_ + ow * stride_) * channels_ + c;
+            for (std::size_t ph = 0; ph < pool_; ++ph)
+              for (std::size_t pw = 0; pw < pool_; ++pw) {
+                const std::size_t at = ((oh * stride_ + ph) * in_w_ + ow * stride_ + pw) * channels_ + c;
+                if (in[at] > in[best]) best = at;  // first maximum wins, as in the reference loop
+              }
+            const std::size_t o = (oh * out_w_ + ow) * channels_ + c;
+            out[o] = in[best];
+            arg[o] = static_cast<std::uint32_t>(best);
+          }
+    }
+  });
+}
+
+void MaxPool2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
+  if (!want_dx) return;
+  const std::size_t batch = x.shape()[0];
+  ensure_shape(dx, batch_shape(batch, input_shape_));
+  const std::size_t in_size = in_h_ * in_w_ * channels_, out_size = out_h_ * out_w_ * channels_;
+  for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+    for (std::size_t n = first; n < last; ++n) {
+      float* grad_in = dx.data() + n * in_size;
+      std::fill(grad_in, grad_in + in_size, 0.0f);
+      const float* grad_out = dy.data() + n * out_size;
+      const std::uint32_t* arg = argmax_.data() + n * out_size;
+      for (std::size_t o = 0; o < out_size; ++o) grad_in[arg[o]] += grad_out[o];
+    }
+  });
+}
+
+}  // namespace nn

@@ -1,0 +1,21 @@
+#pragma once
+#include <cstdint>
+
+#include "model/nn/layer.hpp"
+
+namespace nn {
+
+// Max pooling over NHWC windows ('valid': windows that do not fit are dropped, as Keras' default).
+class MaxPool2D : public Layer {
+ public:
+  MaxPool2D(Shape input_shape, std::size_t pool, std::size_t stride);
+  std::string type() const override { return "max_pool2d"; }
+  void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) override;
+
+ private:
+  std::size_t in_h_, in_w_, channels_, pool_, stride_, out_h_, out_w_;
+  std::vector<std::uint32_t> argmax_;  // per output element: flat input offset within its sample
+};
+
+}  // namespace nn

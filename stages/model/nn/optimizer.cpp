@@ -1,0 +1,99 @@
+#include "model/nn/optimizer.hpp"
+
+#include <cmath>
+
+namespace nn {
+
+namespace {
+void zero_like(std::vector<Tensor>& state, const std::vector<Parameter>& parameters) {
+  if (state.size() == parameters.size()) return;
+  state.clear();
+  for (const auto& p : parameters) {
+    state.emplace_back(Tensor::from_shape(p.value->shape()));
+    state.back().fill(0);
+  }
+}
+}  // namespace
+
+void Sgd::step(const std::vector<Parameter>& parameters, double learning_rate) {
+  const auto lr = static_cast<float>(learning_rate), momentum = static_cast<float>(options_.momentum),
+             decay = static_cast<float>(options_.weight_decay);
+  if (momentum != 0.0f) zero_like(velocity_, parameters);
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    float* w = parameters[i].value->data();
+    const float* g = parameters[i].grad->data();
+    const std::size_t n = parameters[i].value->size();
+    if (momentum == 0.0f) {
+      for (std::size_t j = 0; j < n; ++j) w[j] -= lr * (g[j] + decay * w[j]);
+      continue;
+    }
+    float* v = velocity_[i].data();
+    for (std::size_t j = 0; j < n; ++j) {
+      const float grad = g[j] + decay * w[j];
+      v[j] = momentum * v[j] - lr * grad;
+      w[j] += options_.nesterov ? momentum * v[j] - lr * grad : v[j];
+    }
+  }
+  ++iterations;
+}
+
+std::vector<std::pair<std::string, Tensor*>> Sgd::state(const std::vector<Parameter>& parameters) {
+  std::vector<std::pair<std::string, Tensor*>> out;
+  if (options_.momentum == 0.0) return out;
+  zero_like(velocity_, parameters);
+  for (std::size_t i = 0; i < parameters.size(); ++i) out.emplace_back("velocity/" + parameters[i].name, &velocity_[i]);
+  return out;
+}
+
+void Adam::ensure_state(const std::vector<Parameter>& parameters) {
+  zero_like(m_, parameters);
+  zero_like(v_, parameters);
+}
+
+void Adam::step(const std::vector<Parameter>& parameters, double learning_rate) {
+  ensure_state(parameters);
+  ++iterations;
+  const double t = static_cast<double>(iterations);
+  // Bias correction folded into the step size, as Keras does.
+  const auto alpha = static_cast<float>(learning_rate * std::sqrt(1 - std::pow(options_.beta2, t)) /
+                                        (1 - std::pow(options_.beta1, t)));
+  const auto b1 = static_cast<float>(options_.beta1), b2 = static_cast<float>(options_.beta2),
+             eps = static_cast<float>(options_.epsilon), decay = static_cast<float>(options_.weight_decay);
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    float* w = parameters[i].value->data();
+    const float* g = parameters[i].grad->data();
+    float* m = m_[i].data();
+    float* v = v_[i].data();
+    for (std::size_t j = 0, n = parameters[i].value->size(); j < n; ++j) {
+      const float grad = g[j] + decay * w[j];
+      m[j] = b1 * m[j] + (1 - b1) * grad;
+      v[j] = b2 * v[j] + (1 - b2) * grad * grad;
+      w[j] -= alpha * m[j] / (std::sqrt(v[j]) + eps);
+    }
+  }
+}
+
+std::vector<std::pair<std::string, Tensor*>> Adam::state(const std::vector<Parameter>& parameters) {
+  ensure_state(parameters);
+  std::vector<std::pair<std::string, Tensor*>> out;
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    out.emplace_back("m/" + parameters[i].name, &m_[i]);
+    out.emplace_back("v/" + parameters[i].name, &v_[i]);
+  }
+  return out;
+}
+
+double Schedule::rate(double base, int epoch) const {
+  switch (kind) {
+    case Kind::Constant: return base;
+    case Kind::Step: return base * std::pow(gamma, epoch / std::max(1, step_epochs));
+    case Kind::Exponential: return base * std::pow(gamma, epoch);
+    case Kind::Cosine: {
+      const double progress = total_epochs > 1 ? static_cast<double>(epoch) / (total_epochs - 1) : 1.0;
+      return min_rate + (base - min_rate) * 0.5 * (1 + std::cos(M_PI * std::min(1.0, progress)));
+    }
+  }
+  return base;
+}
+
+}  // namespace nn

@@ -1,0 +1,88 @@
+#include "model/nn/sequential.hpp"
+
+#include <cstdio>
+
+namespace nn {
+
+void Sequential::add(std::unique_ptr<Layer> layer) { layers_.push_back(std::move(layer)); }
+
+void Sequential::initialize(std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  for (auto& layer : layers_) layer->initialize(rng);
+}
+
+const Tensor& Sequential::forward(const Tensor& x, const PassContext& context) {
+  activations_.resize(layers_.size() + 1);
+  gradients_.resize(layers_.size() + 1);
+  ensure_shape(activations_[0], Shape(x.shape().begin(), x.shape().end()));
+  std::copy(x.data(), x.data() + x.size(), activations_[0].data());
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    PassContext layer_context = context;
+    layer_context.seed = context.seed ^ (0x9e3779b97f4a7c15ULL * (i + 1));
+    layers_[i]->forward(activations_[i], activations_[i + 1], layer_context);
+  }
+  return activations_.back();
+}
+
+void Sequential::backward(const Tensor& grad_logits) {
+  gradients_.back() = grad_logits;
+  for (std::size_t i = layers_.size(); i-- > 0;)
+    layers_[i]->backward(activations_[i], activations_[i + 1], gradients_[i + 1], gradients_[i], i > 0);
+}
+
+std::vector<Parameter> Sequential::parameters() {
+  std::vector<Parameter> all;
+  for (std::size_t i = 0; i < layers_.size(); ++i)
+    for (auto p : layers_[i]->parameters()) {
+      p.name = std::to_string(i) + "_" + layers_[i]->type() + "/" + p.name;
+      all.push_back(p);
+    }
+  return all;
+}
+
+std::size_t Sequential::parameter_count() {
+  std::size_t n = 0;
+  for (auto& layer : layers_) n += layer->parameter_count();
+  return n;
+}
+
+double Sequential::forward_flops() const {
+  double flops = 0;
+  for (const auto& layer : layers_) flops += layer->forward_flops();
+  return flops;
+}
+
+static std::string with_commas(std::size_t n) {
+  std::string digits = std::to_string(n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string Sequential::summary() {
+  std::string out;
+  char line[160];
+  std::snprintf(line, sizeof line, "  %-4s %-14s %-18s %12s\n", "#", "layer", "output shape", "params");
+  out += line;
+  std::snprintf(line, sizeof line, "  %-4s %-14s %-18s %12s\n", "", "input", shape_string(input_shape_).c_str(), "");
+  out += line;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    std::snprintf(line, sizeof line, "  %-4zu %-14s %-18s %12s\n", i, layers_[i]->type().c_str(),
+                  shape_string(layers_[i]->output_shape()).c_str(), with_commas(layers_[i]->parameter_count()).c_str());
+    out += line;
+  }
+  std::snprintf(line, sizeof line, "  total parameters: %s; forward %.1f MFLOP per sample\n",
+                with_commas(parameter_count()).c_str(), forward_flops() / 1e6);
+  out += line;
+  return out;
+}
+
+std::string Sequential::architecture() const {
+  std::string out = "input" + shape_string(input_shape_);
+  for (const auto& layer : layers_) out += " " + layer->type() + shape_string(layer->output_shape());
+  return out;
+}
+
+}  // namespace nn

@@ -1,0 +1,42 @@
+#pragma once
+// A stack of layers with the buffers for one batch's forward and backward pass, reused across batches.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/nn/layer.hpp"
+
+namespace nn {
+
+class Sequential {
+ public:
+  explicit Sequential(Shape input_shape) : input_shape_(std::move(input_shape)) {}
+  void add(std::unique_ptr<Layer> layer);
+  const Shape& input_shape() const { return input_shape_; }
+  const Shape& output_shape() const { return layers_.empty() ? input_shape_ : layers_.back()->output_shape(); }
+  std::size_t size() const { return layers_.size(); }
+  Layer& layer(std::size_t i) { return *layers_[i]; }
+
+  void initialize(std::uint64_t seed);
+  // x is (N, input_shape...). Returns the last layer's output (the logits).
+  const Tensor& forward(const Tensor& x, const PassContext& context);
+  // After forward(): back-propagates dL/dlogits, leaving every parameter's gradient set.
+  void backward(const Tensor& grad_logits);
+
+  // Every parameter, named "<index>_<type>/<name>" (e.g. "0_conv2d/kernel").
+  std::vector<Parameter> parameters();
+  std::size_t parameter_count();
+  double forward_flops() const;
+  // Keras-style model.summary() table.
+  std::string summary();
+  // Identifies the architecture (layer types and shapes) for checkpoints.
+  std::string architecture() const;
+
+ private:
+  Shape input_shape_;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<Tensor> activations_;  // [0] is the input, [i + 1] the output of layer i
+  std::vector<Tensor> gradients_;    // same indexing, dL/d(activation)
+};
+
+}  // namespace nn

@@ -1,0 +1,190 @@
+#include "model/sequential_stage.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+
+#include "common/random.hpp"
+#include "model/nn/gemm.hpp"
+#include "model/nn/softmax_cross_entropy.hpp"
+#include "pipeline/cli.hpp"
+#include "pipeline/registry.hpp"
+
+namespace stages {
+
+SequentialModel::SequentialModel(const pipeline::Params& p)
+    : train_stream_(p.get_string("train_stream")),
+      train_(p.get_bool("train")),
+      checkpoint_path_(p.get_string("checkpoint")),
+      checkpoint_every_(static_cast<int>(p.get_int("checkpoint_every"))),
+      load_path_(p.get_string("load")) {
+  auto fail_at = [&p](const char* param) {
+    return [&p, param](const YAML::Node& where, const std::string& message) { p.fail(param, where, message); };
+  };
+  const nn::Shape input_shape = parse_shape(p.get_node("input_shape"), fail_at("input_shape"));
+  network_ = build_network(p.get_node("layers"), input_shape, fail_at("layers"));
+  // The epoch count is only known at run time; the schedule's total is set again in prepare().
+  training_ = build_training(p.get_node("optimizer"), 1, fail_at("optimizer"));
+  if (!train_ && load_path_.empty()) p.fail("load", "evaluation only (train: false) needs a checkpoint to load");
+  summary_ = network_.network->summary() + "  optimizer: " + training_.description + "\n";
+}
+
+std::string SequentialModel::summary() const { return summary_; }
+
+void SequentialModel::prepare(const pipeline::RunContext& context) {
+  nn::use_single_threaded_blas();
+  seed_ = context.seed;
+  epochs_ = context.epochs;
+  training_.schedule.total_epochs = context.epochs;
+  if (checkpoint_path_.empty()) checkpoint_path_ = (context.output_dir / "model.ckpt").string();
+  network_.network->initialize(mix_seed(seed_, hash_name("weights")));
+  if (!load_path_.empty()) restore(nn::load_checkpoint(load_path_), load_path_);
+  if (train_) {
+    // Fail before training, not after it, when the checkpoint cannot be written.
+    const std::filesystem::path dir = std::filesystem::path(checkpoint_path_).parent_path();
+    std::error_code ec;
+    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+    if (ec) throw std::runtime_error("cannot create checkpoint directory " + dir.string() + ": " + ec.message());
+  }
+}
+
+nn::Checkpoint SequentialModel::make_checkpoint(int epochs_done) {
+  nn::Checkpoint c;
+  c.header["architecture"] = network_.network->architecture();
+  c.header["optimizer"] = training_.optimizer->type();
+  c.header["iterations"] = std::to_string(training_.optimizer->iterations);
+  c.header["epochs_done"] = std::to_string(epochs_done);
+  c.header["seed"] = std::to_string(seed_);
+  auto parameters = network_.network->parameters();
+  for (const auto& p : parameters) c.tensors.emplace_back(p.name, *p.value);
+  for (const auto& [name, tensor] : training_.optimizer->state(parameters)) c.tensors.emplace_back(name, *tensor);
+  return c;
+}
+
+void SequentialModel::restore(const nn::Checkpoint& c, const std::string& name) {
+  const std::string architecture = network_.network->architecture();
+  auto header = [&](const std::string& key) {
+    auto it = c.header.find(key);
+    if (it == c.header.end()) throw nn::CheckpointError(name + ": checkpoint has no '" + key + "' entry");
+    return it->second;
+  };
+  if (header("architecture") != architecture)
+    throw nn::CheckpointError(name + ": checkpoint is of a different network\n  checkpoint: " + header("architecture") +
+                              "\n  config:     " + architecture);
+  auto parameters = network_.network->parameters();
+  for (const auto& p : parameters) {
+    const nn::Tensor* t = c.find(p.name);
+    if (!t || t->shape() != p.value->shape()) throw nn::CheckpointError(name + ": checkpoint lacks tensor '" + p.name + "' of the right shape");
+    *p.value = *t;
+  }
+  if (header("optimizer") == training_.optimizer->type()) {
+    for (auto& [state_name, tensor] : training_.optimizer->state(parameters)) {
+      const nn::Tensor* t = c.find(state_name);
+      if (t && t->shape() == tensor->shape()) *tensor = *t;
+    }
+    training_.optimizer->iterations = std::stoull(header("iterations"));
+  }
+  epoch_offset_ = std::stoi(header("epochs_done"));
+}
+
+void SequentialModel::save(int epochs_done) { nn::save_checkpoint(make_checkpoint(epochs_done), checkpoint_path_); }
+
+void SequentialModel::consume(const pipeline::Payload& input, std::string_view stream, pipeline::Emitter& out) {
+  const Batch& b = input.get<Batch>();
+  const bool training = train_ && stream == train_stream_;
+  const int epoch = b.epoch + epoch_offset_;
+  const auto& shape = network_.network->input_shape();
+  if (b.x.size() / std::max<std::size_t>(1, b.size()) != nn::shape_size(shape))
+    throw std::runtime_error("batch of samples shaped (" + std::to_string(b.x.shape()[1]) + ", " + std::to_string(b.x.shape()[2]) +
+                             ", " + std::to_string(b.x.shape()[3]) + ") does not fit the model's input_shape " +
+                             nn::shape_string(shape));
+  if (b.y.shape()[1] != network_.network->output_shape()[0])
+    throw std::runtime_error("targets have " + std::to_string(b.y.shape()[1]) + " classes but the model outputs " +
+                             std::to_string(network_.network->output_shape()[0]));
+  nn::ensure_shape(input_, nn::batch_shape(b.size(), shape));
+  std::copy(b.x.data(), b.x.data() + b.x.size(), input_.data());
+  nn::Tensor targets = b.y;
+
+  nn::PassContext context;
+  context.training = training;
+  context.seed = mix_seed(mix_seed(seed_, static_cast<std::uint64_t>(epoch)), static_cast<std::uint64_t>(b.number));
+  const nn::Tensor& logits = network_.network->forward(input_, context);
+  const double rate = training_.schedule.rate(training_.learning_rate, epoch);
+  nn::LossResult loss = nn::softmax_cross_entropy(logits, targets, probabilities_, training ? &grad_ : nullptr);
+  if (!std::isfinite(loss.loss))
+    throw std::runtime_error("loss is " + std::to_string(loss.loss) + " at epoch " + std::to_string(epoch + 1) + ", batch " +
+                             std::to_string(b.number + 1) + " of stream '" + std::string(stream) +
+                             "'; training diverged: lower the learning rate (now " + std::to_string(rate) + ")");
+  if (training) {
+    network_.network->backward(grad_);
+    training_.optimizer->step(network_.network->parameters(), rate);
+  }
+
+  BatchResult r;
+  r.stream = std::string(stream);
+  r.training = training;
+  r.epoch = epoch;
+  r.epochs = epochs_ + epoch_offset_;
+  r.batch = b.number;
+  auto known = batches_per_epoch_.find(r.stream);
+  r.batches_per_epoch = known == batches_per_epoch_.end() ? 0 : known->second;
+  batches_seen_[r.stream] = b.number + 1;
+  r.loss = loss.loss;
+  r.correct = loss.correct;
+  r.learning_rate = rate;
+  r.predicted = std::move(loss.predicted);
+  r.labels = b.labels;
+  r.indices = b.indices;
+  r.probabilities = xt::xtensor<float, 2>::from_shape({b.size(), probabilities_.shape()[1]});
+  std::copy(probabilities_.data(), probabilities_.data() + probabilities_.size(), r.probabilities.data());
+  r.inputs = std::shared_ptr<const Batch>(std::make_shared<pipeline::Payload>(input), &b);
+  out.emit(pipeline::Payload::of(std::move(r)));
+}
+
+void SequentialModel::on_epoch_end(int epoch, pipeline::Emitter&) {
+  for (const auto& [stream, n] : batches_seen_) batches_per_epoch_[stream] = n;
+  batches_seen_.clear();
+  last_epoch_ = epoch;
+  const int done = epoch + 1 + epoch_offset_;
+  if (train_ && checkpoint_every_ > 0 && done % checkpoint_every_ == 0 && epoch + 1 < epochs_) save(done);
+}
+
+void SequentialModel::finish(bool interrupted, pipeline::Emitter&) {
+  if (!train_) return;
+  const int done = last_epoch_ + 1 + epoch_offset_;
+  save(done);
+  if (interrupted)
+    std::cerr << "model: interrupted; saved the weights after " << done << " complete epoch(s) to " << checkpoint_path_ << "\n";
+}
+
+static pipeline::StageSpec sequential_spec() {
+  using namespace pipeline;
+  StageSpec spec;
+  spec.type = "sequential";
+  spec.summary = "Model: a stack of layers from the config (conv2d, max_pool2d, dense, relu, flatten, dropout, "
+                 "softmax) trained with softmax cross-entropy; evaluates every stream but the train stream.";
+  spec.kind = StageKind::Processor;
+  spec.input = kBatchType;
+  spec.output = kBatchResultType;
+  spec.params = {
+      yaml_param("input_shape", ParamType::List, "[28, 28, 1]", "shape of one sample (height, width, channels)"),
+      required_param("layers", ParamType::List, "the layers, e.g. [{conv2d: {filters: 20, kernel: 5}}, relu, ...]"),
+      yaml_param("optimizer", ParamType::Map, "{type: sgd, learning_rate: 0.01}",
+                 "sgd (learning_rate, momentum, nesterov, weight_decay) or adam (learning_rate, beta1, beta2, "
+                 "epsilon); optional schedule: {type: constant|step|exponential|cosine, ...}"),
+      string_param("train_stream", "train", "the stream trained on; every other stream is evaluated"),
+      bool_param("train", true, "false: only evaluate (needs load)"),
+      string_param("load", "", "checkpoint to start from (weights, optimizer state, epochs done)"),
+      string_param("checkpoint", "", "where to save the model (default: <output_dir>/model.ckpt)"),
+      int_param("checkpoint_every", 0, "also save every N epochs (0 = only at the end)").min(0),
+  };
+  spec.create = [](const Params& p) { return std::make_unique<SequentialModel>(p); };
+  return spec;
+}
+
+}  // namespace stages
+
+PIPELINE_REGISTER_STAGE(stages::sequential_spec())
+namespace {
+[[maybe_unused]] const bool blas_version_line = pipeline::add_version_line([] { return nn::blas_description(); });
+}

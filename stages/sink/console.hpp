@@ -1,0 +1,38 @@
+#pragma once
+#include <chrono>
+#include <cstdio>
+
+#include "pipeline/params.hpp"
+#include "pipeline/stage.hpp"
+#include "sink/metrics.hpp"
+
+namespace stages {
+
+// Keras-style training log: a live progress bar on a terminal, one line per epoch, and at the end the
+// classification report and confusion matrix of the evaluated stream.
+class ConsoleSink : public pipeline::Processor {
+ public:
+  ConsoleSink(const pipeline::Params& params, std::FILE* out);
+  void prepare(const pipeline::RunContext& context) override;
+  void consume(const pipeline::Payload& input, std::string_view stream, pipeline::Emitter&) override;
+  void on_epoch_end(int epoch, pipeline::Emitter&) override;
+  void finish(bool interrupted, pipeline::Emitter&) override;
+  // The epoch line as printed, e.g. "Epoch 3/20 - 18.2s - loss: 0.0712 - accuracy: 0.9781 - ...".
+  static std::string epoch_line(int epoch, int epochs, double seconds, const std::map<std::string, StreamStats>& stats,
+                                const std::string& train_stream);
+
+ private:
+  void progress(const BatchResult& r);
+  std::FILE* out_;
+  bool live_;
+  bool report_;
+  long long log_every_;
+  std::string train_stream_;
+  EpochTracker tracker_;
+  int epochs_ = 1;
+  int last_epoch_ = -1;
+  bool line_open_ = false;
+  std::chrono::steady_clock::time_point epoch_start_;
+};
+
+}  // namespace stages

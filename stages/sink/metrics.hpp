@@ -1,0 +1,64 @@
+#pragma once
+// Metrics built from the model's per-batch results: running epoch statistics and the confusion matrix with
+// its per-class report (scikit-learn's classification_report layout).
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/results.hpp"
+
+namespace stages {
+
+struct StreamStats {
+  double loss_sum = 0;  // sum of per-sample losses
+  std::size_t samples = 0;
+  std::size_t correct = 0;
+  std::size_t batches = 0;
+  double learning_rate = 0;
+  void add(const BatchResult& r);
+  double loss() const { return samples ? loss_sum / static_cast<double>(samples) : 0.0; }
+  double accuracy() const { return samples ? static_cast<double>(correct) / static_cast<double>(samples) : 0.0; }
+};
+
+struct ClassScores {
+  double precision = 0, recall = 0, f1 = 0;
+  std::size_t support = 0;
+};
+
+class ConfusionMatrix {
+ public:
+  explicit ConfusionMatrix(std::size_t classes = 0) : classes_(classes), counts_(classes * classes, 0) {}
+  void add(int truth, int predicted);
+  void add(const BatchResult& r);
+  std::size_t classes() const { return classes_; }
+  std::uint64_t at(std::size_t truth, std::size_t predicted) const { return counts_[truth * classes_ + predicted]; }
+  std::uint64_t total() const;
+  // Zero (not NaN) where a class has no predictions or no samples, as scikit-learn's zero_division=0.
+  ClassScores scores(std::size_t cls) const;
+  double accuracy() const;
+  std::string report(int digits = 4) const;  // classification_report
+  std::string table() const;                 // the matrix, rows = true class
+
+ private:
+  std::size_t classes_;
+  std::vector<std::uint64_t> counts_;
+};
+
+// Per stream and epoch: what the console, history and report sinks all need.
+class EpochTracker {
+ public:
+  void add(const BatchResult& r);
+  // Closes the epoch: returns its statistics per stream and starts the next.
+  std::map<std::string, StreamStats> close_epoch();
+  const std::map<std::string, StreamStats>& current() const { return current_; }
+  // Confusion matrix of each evaluated (non-training) stream in the current epoch.
+  const std::map<std::string, ConfusionMatrix>& confusion() const { return confusion_; }
+  const std::map<std::string, ConfusionMatrix>& last_confusion() const { return last_confusion_; }
+
+ private:
+  std::map<std::string, StreamStats> current_;
+  std::map<std::string, ConfusionMatrix> confusion_, last_confusion_;
+};
+
+}  // namespace stages
