@@ -25,7 +25,7 @@ SequentialModel::SequentialModel(const pipeline::Params& p)
   network_ = build_network(p.get_node("layers"), input_shape, fail_at("layers"));
   // The epoch count is only known at run time; the schedule's total is set again in prepare().
   training_ = build_training(p.get_node("optimizer"), 1, fail_at("optimizer"));
-  if (!train_ && load_path_.empty()) p.fail("load", "evaluation only (train: false) needs a checkpoint to load");
+  if (!train_ && load_path_.empty()) p.fail("train", "evaluation only (train: false) needs a checkpoint to load (set load: PATH)");
   summary_ = network_.network->summary() + "  optimizer: " + training_.description + "\n";
 }
 

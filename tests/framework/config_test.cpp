@@ -1,0 +1,83 @@
+#include <gtest/gtest.h>
+
+#include "pipeline/config.hpp"
+#include "support/config_helpers.hpp"
+
+using pipeline::parse_config;
+
+TEST(Config, ParsesTopLevelSettingsStagesAndInputs) {
+  const auto c = parse_config(R"(
+name: demo
+seed: 7
+epochs: 3
+threads: 1
+buffer: 64
+stages:
+  src: {type: test_counter, count: 5}
+  sink: {type: test_recorder, inputs: [src]}
+)", "demo.yaml");
+  EXPECT_EQ(c.name, "demo");
+  EXPECT_EQ(c.seed, 7u);
+  EXPECT_EQ(c.epochs, 3);
+  EXPECT_EQ(c.threads, 1);
+  EXPECT_EQ(c.buffer, 64);
+  EXPECT_EQ(c.output_dir, "runs/demo");
+  ASSERT_EQ(c.stages.size(), 2u);
+  EXPECT_EQ(c.stages[0].name, "src");
+  EXPECT_EQ(c.stages[0].params.at("count").value.as<int>(), 5);
+  EXPECT_EQ(c.stages[0].params.at("count").where.line, 8);
+  ASSERT_EQ(c.stages[1].inputs.size(), 1u);
+  EXPECT_EQ(c.stages[1].inputs[0].name, "src");
+  EXPECT_EQ(c.stages[1].inputs[0].where.line, 9);
+}
+
+TEST(Config, SubstitutesVariablesIncludingName) {
+  const auto c = parse_config(R"(
+name: run1
+vars: {dir: /data}
+output_dir: out/${name}
+stages:
+  src: {type: test_counter, stream: "${dir}/x-${name}"}
+)", "v.yaml");
+  EXPECT_EQ(c.output_dir, "out/run1");
+  EXPECT_EQ(c.stages[0].params.at("stream").value.as<std::string>(), "/data/x-run1");
+}
+
+TEST(Config, UndefinedVariableNamesItsLine) {
+  expect_config_error("stages:\n  src: {type: test_counter, stream: \"${nope}\"}\n", 2, 37, "undefined variable '${nope}'");
+}
+
+TEST(Config, OverridesSetStageParamsTopLevelAndVars) {
+  const auto c = parse_config(R"(
+epochs: 1
+vars: {d: a}
+stages:
+  src: {type: test_counter, count: 5, stream: "${d}"}
+)", "o.yaml", {"src.count=9", "epochs=4", "vars.d=b", "src.nested.deep=1"});
+  EXPECT_EQ(c.epochs, 4);
+  EXPECT_EQ(c.stages[0].params.at("count").value.as<int>(), 9);
+  EXPECT_EQ(c.stages[0].params.at("count").where.file, "--set src.count=9");
+  EXPECT_EQ(c.stages[0].params.at("stream").value.as<std::string>(), "b");
+  EXPECT_EQ(c.stages[0].params.at("nested").value["deep"].as<int>(), 1);
+}
+
+TEST(Config, BadOverridesAreErrors) {
+  expect_config_error("stages:\n  src: {type: test_counter}\n", 0, -1, "no stage named 'srx' (did you mean 'src'?)",
+                      {"srx.count=1"});
+  expect_config_error("stages:\n  src: {type: test_counter}\n", 0, -1, "expected --set KEY=VALUE", {"src.count"});
+  expect_config_error("stages:\n  src: {type: test_counter}\n", 0, -1, "not a top-level setting", {"bogus=1"});
+}
+
+TEST(Config, InvalidYamlReportsItsPosition) {
+  expect_config_error("stages:\n  src: {type: test_counter\n  x: 1\n", -1, -1, "invalid YAML");
+}
+
+TEST(Config, StructuralErrorsNameTheLine) {
+  expect_config_error("- a\n- b\n", 1, 1, "a pipeline config is a map");
+  expect_config_error("name: x\n", 1, 1, "missing 'stages:'");
+  expect_config_error("stages:\n  src: {count: 1}\n", 2, 3, "missing 'type:'");
+  expect_config_error("stagez: {}\n", 1, 1, "unknown top-level key 'stagez' (did you mean 'stages'?)");
+  expect_config_error("epochs: 0\nstages:\n  a: {type: test_counter}\n", 1, 9, "'epochs' must be at least 1");
+  expect_config_error("seed: abc\nstages:\n  a: {type: test_counter}\n", 1, 7, "'seed' must be a non-negative integer");
+  expect_config_error("stages:\n  9bad: {type: test_counter}\n", 2, 3, "a stage name is letters");
+}

@@ -1,0 +1,213 @@
+// Layers against finite differences and naive reference loops.
+#include <gtest/gtest.h>
+
+#include <oneapi/tbb/task_arena.h>
+
+#include <cmath>
+#include <functional>
+#include <numeric>
+#include <random>
+
+#include "model/nn/conv2d.hpp"
+#include "model/nn/dense.hpp"
+#include "model/nn/elementwise.hpp"
+#include "model/nn/max_pool2d.hpp"
+#include "model/nn/softmax_cross_entropy.hpp"
+
+using namespace nn;
+
+namespace {
+
+Tensor random_tensor(const Shape& shape, std::mt19937_64& rng, float scale = 1.0f) {
+  Tensor t = Tensor::from_shape(shape);
+  std::uniform_real_distribution<float> u(-scale, scale);
+  for (auto& v : t) v = u(rng);
+  return t;
+}
+
+// L = sum(y * weights); checks dL/dx and dL/dparams against central differences.
+// `spaced`: inputs are distinct, 0.05 apart and never within 0.025 of zero, so a 0.01 nudge never crosses a kink.
+void check_gradients(Layer& layer, const Shape& input, std::uint64_t seed, bool spaced = false, double tolerance = 2e-2) {
+  std::mt19937_64 rng(seed);
+  layer.initialize(rng);
+  for (auto& p : layer.parameters())
+    for (auto& v : *p.value) v += std::uniform_real_distribution<float>(-0.1f, 0.1f)(rng);
+  Tensor x = random_tensor(input, rng);
+  if (spaced) {
+    std::vector<std::size_t> order(x.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);
+    for (std::size_t i = 0; i < x.size(); ++i)
+      x.data()[i] = 0.05f * (static_cast<float>(order[i]) - static_cast<float>(x.size() / 2)) + 0.025f;
+  }
+  Tensor y;
+  PassContext ctx;
+  layer.forward(x, y, ctx);
+  const Tensor weights = random_tensor(Shape(y.shape().begin(), y.shape().end()), rng);
+  auto loss = [&]() {
+    Tensor out;
+    layer.forward(x, out, ctx);
+    double l = 0;
+    for (std::size_t i = 0; i < out.size(); ++i) l += static_cast<double>(out.data()[i]) * weights.data()[i];
+    return l;
+  };
+  layer.forward(x, y, ctx);
+  Tensor dx;
+  layer.backward(x, y, weights, dx, true);
+  std::vector<Tensor> analytic;
+  for (auto& p : layer.parameters()) analytic.push_back(*p.grad);
+
+  auto compare = [&](float& value, float grad, const std::string& what) {
+    const float eps = 1e-2f, saved = value;
+    value = saved + eps;
+    const double plus = loss();
+    value = saved - eps;
+    const double minus = loss();
+    value = saved;
+    const double numeric = (plus - minus) / (2 * eps);
+    EXPECT_NEAR(grad, numeric, tolerance * std::max(1.0, std::abs(numeric))) << layer.type() << " " << what;
+  };
+  for (std::size_t i = 0; i < x.size(); i += std::max<std::size_t>(1, x.size() / 60))
+    compare(x.data()[i], dx.data()[i], "dx[" + std::to_string(i) + "]");
+  auto params = layer.parameters();
+  for (std::size_t k = 0; k < params.size(); ++k)
+    for (std::size_t i = 0; i < params[k].value->size(); i += std::max<std::size_t>(1, params[k].value->size() / 60))
+      compare(params[k].value->data()[i], analytic[k].data()[i], params[k].name + "[" + std::to_string(i) + "]");
+}
+
+// Direct convolution, for reference.
+Tensor naive_conv(const Tensor& x, const Tensor& kernel, const Tensor& bias, std::size_t stride, std::size_t pad_top,
+                  std::size_t pad_left, std::size_t out_h, std::size_t out_w) {
+  const std::size_t n = x.shape()[0], h = x.shape()[1], w = x.shape()[2], c = x.shape()[3];
+  const std::size_t k = kernel.shape()[0], f = kernel.shape()[3];
+  Tensor y = Tensor::from_shape({n, out_h, out_w, f});
+  for (std::size_t b = 0; b < n; ++b)
+    for (std::size_t oh = 0; oh < out_h; ++oh)
+      for (std::size_t ow = 0; ow < out_w; ++ow)
+        for (std::size_t o = 0; o < f; ++o) {
+          double sum = bias(o);
+          for (std::size_t kh = 0; kh < k; ++kh)
+            for (std::size_t kw = 0; kw < k; ++kw) {
+              const long ih = static_cast<long>(oh * stride + kh) - static_cast<long>(pad_top);
+              const long iw = static_cast<long>(ow * stride + kw) - static_cast<long>(pad_left);
+              if (ih < 0 || iw < 0 || ih >= static_cast<long>(h) || iw >= static_cast<long>(w)) continue;
+              for (std::size_t ci = 0; ci < c; ++ci)
+                sum += static_cast<double>(x(b, static_cast<std::size_t>(ih), static_cast<std::size_t>(iw), ci)) *
+                       kernel(kh, kw, ci, o);
+            }
+          y(b, oh, ow, o) = static_cast<float>(sum);
+        }
+  return y;
+}
+
+}  // namespace
+
+TEST(Conv2D, SameAndValidOutputShapesMatchKeras) {
+  EXPECT_EQ(Conv2D({28, 28, 1}, 20, 5, 1, Padding::Same).output_shape(), (Shape{28, 28, 20}));
+  EXPECT_EQ(Conv2D({28, 28, 1}, 20, 5, 1, Padding::Valid).output_shape(), (Shape{24, 24, 20}));
+  EXPECT_EQ(Conv2D({7, 9, 3}, 4, 3, 2, Padding::Same).output_shape(), (Shape{4, 5, 4}));
+  EXPECT_EQ(Conv2D({7, 9, 3}, 4, 3, 2, Padding::Valid).output_shape(), (Shape{3, 4, 4}));
+  EXPECT_THROW(Conv2D({3, 3, 1}, 1, 5, 1, Padding::Valid), std::invalid_argument);
+}
+
+TEST(Conv2D, MatchesNaiveLoopOnOddShapes) {
+  struct Case {
+    Shape in;
+    std::size_t filters, kernel, stride;
+    Padding padding;
+    std::size_t batch;
+  };
+  for (const auto& c : {Case{{7, 9, 3}, 4, 3, 2, Padding::Same, 11}, Case{{6, 5, 2}, 3, 5, 1, Padding::Same, 9},
+                        Case{{8, 8, 1}, 5, 3, 3, Padding::Valid, 3}, Case{{28, 28, 1}, 20, 5, 1, Padding::Same, 17}}) {
+    Conv2D conv(c.in, c.filters, c.kernel, c.stride, c.padding);
+    std::mt19937_64 rng(1);
+    conv.initialize(rng);
+    auto params = conv.parameters();
+    for (auto& v : *params[1].value) v = std::uniform_real_distribution<float>(-1, 1)(rng);
+    Tensor x = random_tensor(batch_shape(c.batch, c.in), rng);
+    Tensor y;
+    conv.forward(x, y, {});
+    const auto& out = conv.output_shape();
+    const std::size_t pad_h = std::max<long>(0, static_cast<long>((out[0] - 1) * c.stride + c.kernel) - static_cast<long>(c.in[0]));
+    const std::size_t pad_w = std::max<long>(0, static_cast<long>((out[1] - 1) * c.stride + c.kernel) - static_cast<long>(c.in[1]));
+    const Tensor ref = naive_conv(x, *params[0].value, *params[1].value, c.stride,
+                                  c.padding == Padding::Same ? pad_h / 2 : 0, c.padding == Padding::Same ? pad_w / 2 : 0,
+                                  out[0], out[1]);
+    ASSERT_EQ(y.shape(), ref.shape());
+    for (std::size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y.data()[i], ref.data()[i], 1e-4) << "at " << i;
+  }
+}
+
+TEST(Conv2D, GradientsMatchFiniteDifferences) {
+  Conv2D same({5, 6, 2}, 3, 3, 1, Padding::Same);
+  check_gradients(same, {3, 5, 6, 2}, 7);
+  Conv2D strided({7, 7, 2}, 2, 3, 2, Padding::Valid);
+  check_gradients(strided, {2, 7, 7, 2}, 8);
+  Conv2D strided_same({6, 7, 1}, 2, 4, 2, Padding::Same);
+  check_gradients(strided_same, {10, 6, 7, 1}, 9);  // more than one parallel task
+}
+
+TEST(Dense, GradientsMatchFiniteDifferences) {
+  Dense dense({13}, 70);  // more units than one task's slice
+  check_gradients(dense, {11, 13}, 3);
+}
+
+TEST(MaxPool2D, KnownValuesAndGradientRouting) {
+  MaxPool2D pool({4, 4, 1}, 2, 2);
+  Tensor x = Tensor::from_shape({1, 4, 4, 1});
+  for (std::size_t i = 0; i < 16; ++i) x.data()[i] = static_cast<float>((i * 7) % 16);
+  Tensor y;
+  pool.forward(x, y, {});
+  // rows: [0 7 14 5] [12 3 10 1] [8 15 6 13] [4 11 2 9]
+  EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{12, 14, 15, 13}));
+  Tensor dy = Tensor::from_shape({1, 2, 2, 1});
+  dy.data()[0] = 1;
+  dy.data()[1] = 2;
+  dy.data()[2] = 3;
+  dy.data()[3] = 4;
+  Tensor dx;
+  pool.backward(x, y, dy, dx, true);
+  EXPECT_EQ(dx.data()[4], 1);   // 12
+  EXPECT_EQ(dx.data()[2], 2);   // 14
+  EXPECT_EQ(dx.data()[9], 3);   // 15
+  EXPECT_EQ(dx.data()[11], 4);  // 13
+  EXPECT_FLOAT_EQ(std::accumulate(dx.begin(), dx.end(), 0.0f), 10.0f);
+  MaxPool2D odd({5, 5, 3}, 2, 2);
+  EXPECT_EQ(odd.output_shape(), (Shape{2, 2, 3}));
+  check_gradients(odd, {9, 5, 5, 3}, 4, true);
+}
+
+TEST(Elementwise, ReluFlattenDropout) {
+  ReLU relu({3});
+  check_gradients(relu, {4, 3}, 11, true);
+  Flatten flatten({2, 3, 2});
+  EXPECT_EQ(flatten.output_shape(), (Shape{12}));
+  check_gradients(flatten, {2, 2, 3, 2}, 12);
+  Dropout dropout({1000}, 0.25);
+  Tensor x = xt::ones<float>({4, 1000});
+  Tensor y;
+  PassContext train{true, 77};
+  dropout.forward(x, y, train);
+  const double zeros = static_cast<double>(std::count(y.begin(), y.end(), 0.0f)) / 4000.0;
+  EXPECT_NEAR(zeros, 0.25, 0.03);
+  EXPECT_NEAR(std::accumulate(y.begin(), y.end(), 0.0) / 4000.0, 1.0, 0.05) << "inverted dropout keeps the mean";
+  Tensor y2;
+  dropout.forward(x, y2, train);
+  EXPECT_EQ(y, y2) << "same seed, same mask";
+  dropout.forward(x, y, PassContext{false, 77});
+  EXPECT_EQ(y, x) << "identity at evaluation";
+}
+
+TEST(SoftmaxCrossEntropy, KnownValuesStableOnHugeLogitsAndGradient) {
+  Tensor logits = {{0.0f, 0.0f}, {1000.0f, -1000.0f}};
+  Tensor targets = {{1.0f, 0.0f}, {0.0f, 1.0f}};
+  Tensor probs, grad;
+  auto r = softmax_cross_entropy(logits, targets, probs, &grad);
+  // sample 0: log 2; sample 1: 2000 (finite, no NaN)
+  EXPECT_NEAR(r.loss, (std::log(2.0) + 2000.0) / 2, 1e-3);
+  EXPECT_TRUE(std::isfinite(r.loss));
+  EXPECT_EQ(r.correct, 1u);  // a tie predicts class 0, which is right for sample 0 only
+  EXPECT_FLOAT_EQ(probs(0, 0), 0.5f);
+  EXPECT_FLOAT_EQ(grad(1, 1), -0.5f);  // (0 - 1) / 2
+  EXPECT_FLOAT_EQ(grad(0, 0), -0.25f);
+}

@@ -1,0 +1,299 @@
+// The network as a whole, the optimizers, checkpoints and the model stage's configuration.
+#include <gtest/gtest.h>
+
+#include <oneapi/tbb/task_arena.h>
+
+#include <cmath>
+#include <fstream>
+
+#include <xtensor/xview.hpp>
+
+#include "io/idx_reader.hpp"
+#include "model/model_config.hpp"
+#include "model/nn/checkpoint.hpp"
+#include "model/nn/optimizer.hpp"
+#include "model/nn/softmax_cross_entropy.hpp"
+#include "model/sequential_stage.hpp"
+#include "pipeline/pipeline.hpp"
+#include "support/config_helpers.hpp"
+#include "support/files.hpp"
+
+using namespace nn;
+using namespace testing_support;
+
+namespace {
+
+[[noreturn]] void throw_at(const YAML::Node&, const std::string& message) { throw std::runtime_error(message); }
+
+std::unique_ptr<Sequential> small_net(const std::string& layers_yaml, const Shape& input) {
+  return std::move(stages::build_network(YAML::Load(layers_yaml), input, throw_at).network);
+}
+
+const char* kLeNetLayers = R"([
+  {conv2d: {filters: 20, kernel: 5, padding: same}}, relu, {max_pool2d: {pool: 2}},
+  {conv2d: {filters: 50, kernel: 5, padding: same}}, relu, {max_pool2d: {pool: 2}},
+  flatten, {dense: {units: 500}}, relu, {dense: {units: 10}}, softmax])";
+
+Tensor one_hot(const std::vector<int>& labels, std::size_t classes) {
+  Tensor t = xt::zeros<float>({labels.size(), classes});
+  for (std::size_t i = 0; i < labels.size(); ++i) t(i, static_cast<std::size_t>(labels[i])) = 1;
+  return t;
+}
+
+double train_step(Sequential& net, Optimizer& opt, const Tensor& x, const Tensor& y, double lr) {
+  Tensor probs, grad;
+  net.forward(x, PassContext{true, 1});
+  auto r = softmax_cross_entropy(net.forward(x, PassContext{true, 1}), y, probs, &grad);
+  net.backward(grad);
+  opt.step(net.parameters(), lr);
+  return r.loss;
+}
+
+}  // namespace
+
+TEST(Sequential, LeNetShapesAndParameterCount) {
+  auto net = small_net(kLeNetLayers, {28, 28, 1});
+  EXPECT_EQ(net->parameter_count(), 1256080u);
+  ASSERT_EQ(net->size(), 10u);
+  EXPECT_EQ(net->layer(0).output_shape(), (Shape{28, 28, 20}));
+  EXPECT_EQ(net->layer(2).output_shape(), (Shape{14, 14, 20}));
+  EXPECT_EQ(net->layer(3).output_shape(), (Shape{14, 14, 50}));
+  EXPECT_EQ(net->layer(5).output_shape(), (Shape{7, 7, 50}));
+  EXPECT_EQ(net->layer(7).output_shape(), (Shape{500}));
+  EXPECT_EQ(net->output_shape(), (Shape{10}));
+  EXPECT_NEAR(net->forward_flops() / 1e6, 13.0, 0.1);
+  EXPECT_NE(net->summary().find("1,256,080"), std::string::npos);
+}
+
+TEST(Sequential, GlorotUniformInitialisationLikeKeras) {
+  auto net = small_net(kLeNetLayers, {28, 28, 1});
+  net->initialize(42);
+  auto params = net->parameters();
+  // conv 0: fan_in 25, fan_out 500 → limit sqrt(6/525); dense 7: fan_in 2450, fan_out 500.
+  const float conv_limit = std::sqrt(6.0f / 525.0f), dense_limit = std::sqrt(6.0f / 2950.0f);
+  EXPECT_LE(xt::amax(xt::abs(*params[0].value))(), conv_limit);
+  EXPECT_GT(xt::amax(xt::abs(*params[0].value))(), 0.9f * conv_limit);
+  EXPECT_LE(xt::amax(xt::abs(*params[4].value))(), dense_limit);
+  EXPECT_NEAR(xt::mean(*params[4].value)(), 0.0, 1e-3);
+  for (std::size_t k = 1; k < params.size(); k += 2) EXPECT_EQ(xt::amax(xt::abs(*params[k].value))(), 0.0f) << "zero biases";
+}
+
+TEST(Sequential, WholeNetworkGradientMatchesFiniteDifferences) {
+  auto net = small_net("[{conv2d: {filters: 3, kernel: 3, padding: same}}, relu, {max_pool2d: {pool: 2}}, flatten, "
+                       "{dense: {units: 5}}, relu, {dense: {units: 4}}]",
+                       {6, 6, 1});
+  net->initialize(5);
+  std::mt19937_64 rng(2);
+  Tensor x = Tensor::from_shape({3, 6, 6, 1});
+  for (auto& v : x) v = std::uniform_real_distribution<float>(0, 1)(rng);
+  Tensor y = one_hot({0, 3, 1}, 4);
+  Tensor probs, grad;
+  softmax_cross_entropy(net->forward(x, {}), y, probs, &grad);
+  net->backward(grad);
+  auto params = net->parameters();
+  std::vector<Tensor> analytic;
+  for (auto& p : params) analytic.push_back(*p.grad);
+  auto loss = [&] { return softmax_cross_entropy(net->forward(x, {}), y, probs, nullptr).loss; };
+  for (std::size_t k = 0; k < params.size(); ++k)
+    for (std::size_t i = 0; i < params[k].value->size(); i += 3) {
+      float& w = params[k].value->data()[i];
+      const float saved = w, eps = 1e-3f;
+      w = saved + eps;
+      const double plus = loss();
+      w = saved - eps;
+      const double minus = loss();
+      w = saved;
+      const double numeric = (plus - minus) / (2 * eps);
+      EXPECT_NEAR(analytic[k].data()[i], numeric, 1e-3 + 0.02 * std::abs(numeric)) << params[k].name << "[" << i << "]";
+    }
+}
+
+TEST(Optimizers, UpdateRulesMatchHandComputedSteps) {
+  Tensor w = {1.0f}, g = {0.5f};
+  std::vector<Parameter> params = {{"w", &w, &g}};
+  Sgd plain({0.0, false, 0.0});
+  plain.step(params, 0.1);
+  EXPECT_FLOAT_EQ(w(0), 0.95f);
+
+  w = {1.0f};
+  Sgd momentum({0.9, false, 0.0});
+  momentum.step(params, 0.1);  // v = -0.05, w = 0.95
+  momentum.step(params, 0.1);  // v = 0.9 * -0.05 - 0.05 = -0.095, w = 0.855
+  EXPECT_FLOAT_EQ(w(0), 0.855f);
+
+  w = {1.0f};
+  Sgd nesterov({0.9, true, 0.0});
+  nesterov.step(params, 0.1);  // v = -0.05; w += 0.9 * -0.05 - 0.05 = -0.095
+  EXPECT_FLOAT_EQ(w(0), 0.905f);
+
+  w = {1.0f};
+  Sgd decay({0.0, false, 0.1});
+  decay.step(params, 0.1);  // g = 0.5 + 0.1 * 1
+  EXPECT_FLOAT_EQ(w(0), 0.94f);
+
+  w = {1.0f};
+  Adam adam({0.9, 0.999, 1e-7, 0.0});
+  adam.step(params, 0.01);  // first step moves by lr * sign(g)
+  EXPECT_NEAR(w(0), 0.99f, 1e-6);
+  adam.step(params, 0.01);
+  EXPECT_NEAR(w(0), 0.98f, 1e-5);
+}
+
+TEST(Optimizers, Schedules) {
+  Schedule constant;
+  EXPECT_DOUBLE_EQ(constant.rate(0.1, 7), 0.1);
+  Schedule step{Schedule::Kind::Step, 5, 0.5, 0, 20};
+  EXPECT_DOUBLE_EQ(step.rate(0.1, 4), 0.1);
+  EXPECT_DOUBLE_EQ(step.rate(0.1, 5), 0.05);
+  EXPECT_DOUBLE_EQ(step.rate(0.1, 12), 0.025);
+  Schedule exponential{Schedule::Kind::Exponential, 1, 0.9, 0, 20};
+  EXPECT_NEAR(exponential.rate(1.0, 2), 0.81, 1e-12);
+  Schedule cosine{Schedule::Kind::Cosine, 1, 0, 0.001, 11};
+  EXPECT_DOUBLE_EQ(cosine.rate(0.1, 0), 0.1);
+  EXPECT_NEAR(cosine.rate(0.1, 5), 0.0505, 1e-12);
+  EXPECT_NEAR(cosine.rate(0.1, 10), 0.001, 1e-12);
+}
+
+TEST(Training, BitIdenticalOnOneAndTwoThreads) {
+  std::vector<Tensor> results;
+  for (int threads : {1, 2}) {
+    oneapi::tbb::task_arena arena(threads);
+    arena.execute([&] {
+      auto net = small_net(kLeNetLayers, {28, 28, 1});
+      net->initialize(9);
+      Sgd opt({0.9, false, 0.0});
+      std::mt19937_64 rng(4);
+      Tensor x = Tensor::from_shape({37, 28, 28, 1});
+      for (auto& v : x) v = std::uniform_real_distribution<float>(0, 1)(rng);
+      std::vector<int> labels;
+      for (int i = 0; i < 37; ++i) labels.push_back(i % 10);
+      for (int step = 0; step < 3; ++step) train_step(*net, opt, x, one_hot(labels, 10), 0.01);
+      for (auto& p : net->parameters()) results.push_back(*p.value);
+    });
+  }
+  const std::size_t half = results.size() / 2;
+  for (std::size_t k = 0; k < half; ++k) EXPECT_EQ(results[k], results[half + k]) << "parameter " << k;
+}
+
+TEST(Training, OverfitsRealMnistSubset) {
+  REQUIRE_MNIST();
+  const auto data = stages::load_labeled_images(mnist_file("train-images-idx3-ubyte.gz"),
+                                                mnist_file("train-labels-idx1-ubyte.gz"), 10, 256);
+  Tensor x = Tensor::from_shape({256, 28, 28, 1});
+  for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = (*data.pixels)[i] / 255.0f;
+  std::vector<int> labels(data.labels.begin(), data.labels.end());
+  const Tensor y = one_hot(labels, 10);
+  auto net = small_net(kLeNetLayers, {28, 28, 1});
+  net->initialize(1);
+  Sgd opt({0.9, false, 0.0});
+  double first = 0, last = 0;
+  for (int epoch = 0; epoch < 15; ++epoch)
+    for (std::size_t b = 0; b < 256; b += 64) {
+      Tensor xb = xt::view(x, xt::range(b, b + 64));
+      Tensor yb = xt::view(y, xt::range(b, b + 64));
+      last = train_step(*net, opt, xb, yb, 0.01);
+      if (epoch == 0 && b == 0) first = last;
+    }
+  Tensor probs;
+  const auto r = softmax_cross_entropy(net->forward(x, {}), y, probs, nullptr);
+  EXPECT_LT(last, first / 4);
+  EXPECT_GT(static_cast<double>(r.correct) / 256.0, 0.95);
+}
+
+TEST(Checkpoint, RoundTripIsBitExact) {
+  TempDir dir;
+  Checkpoint c;
+  c.header["architecture"] = "input(2,) dense(3,)";
+  c.header["epochs_done"] = "4";
+  std::mt19937_64 rng(3);
+  Tensor a = Tensor::from_shape({2, 3});
+  for (auto& v : a) v = std::uniform_real_distribution<float>(-1, 1)(rng);
+  a(0, 0) = std::nextafter(1.0f, 2.0f);
+  c.tensors.emplace_back("0_dense/kernel", a);
+  c.tensors.emplace_back("empty", Tensor::from_shape({0}));
+  save_checkpoint(c, dir.file("sub/model.ckpt"));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("sub/model.ckpt.tmp")));
+  const Checkpoint back = load_checkpoint(dir.file("sub/model.ckpt"));
+  EXPECT_EQ(back.header, c.header);
+  ASSERT_EQ(back.tensors.size(), 2u);
+  EXPECT_EQ(back.tensors[0].first, "0_dense/kernel");
+  EXPECT_EQ(std::memcmp(back.tensors[0].second.data(), a.data(), a.size() * sizeof(float)), 0);
+}
+
+TEST(Checkpoint, EveryCorruptionIsAClearError) {
+  Checkpoint c;
+  c.header["architecture"] = "x";
+  c.tensors.emplace_back("w", Tensor{1.0f, 2.0f, 3.0f});
+  const auto good = encode_checkpoint(c);
+  auto error = [](std::vector<std::uint8_t> bytes) -> std::string {
+    try {
+      decode_checkpoint(bytes, "m.ckpt");
+    } catch (const CheckpointError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_EQ(error({}), "m.ckpt: not a pipeline checkpoint (bad magic)");
+  EXPECT_EQ(error({'G', 'I', 'F', '8', '9', 'a', 0, 0, 0, 0, 0, 0}), "m.ckpt: not a pipeline checkpoint (bad magic)");
+  for (std::size_t cut : {good.size() - 1, good.size() / 2, std::size_t{13}}) {
+    auto truncated = good;
+    truncated.resize(cut);
+    EXPECT_NE(error(truncated).find("corrupt checkpoint"), std::string::npos) << cut << ": " << error(truncated);
+  }
+  auto flipped = good;
+  flipped.at(flipped.size() - 8) ^= 1;
+  EXPECT_NE(error(flipped).find("checksum mismatch"), std::string::npos);
+  auto version = good;
+  version[8] = 9;
+  EXPECT_NE(error(version).find("format version 9 is not supported"), std::string::npos);
+  EXPECT_THROW(load_checkpoint("/nonexistent/m.ckpt"), CheckpointError);
+}
+
+TEST(ModelStage, ConfigErrorsNameTheLayerAndLine) {
+  const std::string head = "stages:\n  m:\n    type: sequential\n    inputs: b\n    layers:\n";
+  const std::string tail = "  s: {type: idx_reader, images: a, labels: b}\n  sc: {type: scale, inputs: s}\n"
+                           "  h: {type: one_hot, inputs: sc}\n  b: {type: shuffle_batcher, inputs: h}\n";
+  expect_config_error(head + "      - conv2d: {filters: 4, kernel: 3}\n      - dense: {units: 3}\n" + tail, 7, 9,
+                      "layer 1 (dense): dense needs a flat input, got (26, 26, 4); add {flatten: {}} before it");
+  expect_config_error(head + "      - flatten\n      - dense: {unit: 3}\n" + tail, 7, 16, "layer 1 (dense): missing 'units'");
+  expect_config_error(head + "      - flatten\n      - dense: {units: 3, activation: relu}\n" + tail, 7, 27,
+                      "unknown option 'activation'");
+  expect_config_error(head + "      - flatten\n      - densse: {units: 3}\n" + tail, 7, 9, "unknown layer type 'densse'");
+  expect_config_error(head + "      - conv2d: {filters: 4, kernel: 30}\n      - flatten\n" + tail, 6, 9,
+                      "kernel 30 is larger than its input (28, 28, 1)");
+  expect_config_error(head + "      - flatten\n      - softmax\n      - dense: {units: 3}\n" + tail, 8, 9,
+                      "softmax must be the last layer");
+  expect_config_error(head + "      - flatten\n    optimizer: {type: sgd, learning_rate: fast}\n" + tail, 7, 43,
+                      "'learning_rate' must be a number");
+  expect_config_error(head + "      - flatten\n    optimizer: {type: rmsprop}\n" + tail, 7, 23, "must be one of sgd, adam");
+  expect_config_error(head + "      - flatten\n    train: false\n" + tail, 7, 12, "needs a checkpoint to load");
+}
+
+TEST(ModelStage, LeNetConfigValidatesWithTheKerasTable) {
+  auto p = pipeline::Pipeline::build(pipeline::load_config(PIPELINE_SOURCE_DIR "/configs/lenet_mnist.yaml"));
+  auto& model = dynamic_cast<stages::SequentialModel&>(p.stage("model"));
+  EXPECT_EQ(model.network().parameter_count(), 1256080u);
+  EXPECT_NE(model.summary().find("(7, 7, 50)"), std::string::npos);
+}
+
+TEST(ModelStage, CheckpointOfAnotherArchitectureIsRejected) {
+  TempDir dir;
+  auto small = pipeline::Pipeline::build(pipeline::parse_config(
+      "stages:\n  s: {type: idx_reader, images: a, labels: b}\n  sc: {type: scale, inputs: s}\n"
+      "  h: {type: one_hot, inputs: sc}\n  b: {type: shuffle_batcher, inputs: h}\n"
+      "  m: {type: sequential, inputs: b, layers: [flatten, {dense: {units: 10}}]}\n",
+      "a.yaml"));
+  auto& model = dynamic_cast<stages::SequentialModel&>(small.stage("m"));
+  save_checkpoint(model.make_checkpoint(1), dir.file("m.ckpt"));
+  auto other = pipeline::Pipeline::build(pipeline::parse_config(
+      "stages:\n  s: {type: idx_reader, images: a, labels: b}\n  sc: {type: scale, inputs: s}\n"
+      "  h: {type: one_hot, inputs: sc}\n  b: {type: shuffle_batcher, inputs: h}\n"
+      "  m: {type: sequential, inputs: b, layers: [flatten, {dense: {units: 20}}, {dense: {units: 10}}]}\n",
+      "b.yaml"));
+  try {
+    dynamic_cast<stages::SequentialModel&>(other.stage("m")).restore(load_checkpoint(dir.file("m.ckpt")), "m.ckpt");
+    FAIL();
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("checkpoint is of a different network"), std::string::npos);
+  }
+}

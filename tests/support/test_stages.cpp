@@ -1,0 +1,169 @@
+#include "support/test_stages.hpp"
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include "pipeline/registry.hpp"
+
+namespace test_stages {
+
+std::atomic<int> live_items{0};
+std::atomic<int> max_live_items{0};
+
+static void note_live() {
+  const int now = ++live_items;
+  int seen = max_live_items.load();
+  while (now > seen && !max_live_items.compare_exchange_weak(seen, now)) {
+  }
+}
+Tracked::Tracked(int v) : value(v) { note_live(); }
+Tracked::Tracked(const Tracked& other) : value(other.value) { note_live(); }
+Tracked::~Tracked() { --live_items; }
+
+void reset_counters() {
+  live_items = 0;
+  max_live_items = 0;
+}
+
+namespace {
+
+using namespace pipeline;
+
+class Counter : public Source {
+ public:
+  explicit Counter(const Params& p)
+      : count_(static_cast<int>(p.get_int("count"))), stream_(p.get_string("stream")),
+        throw_at_(static_cast<int>(p.get_int("throw_at"))) {}
+  void start_epoch(int) override { next_ = 0; }
+  std::optional<Payload> next() override {
+    if (next_ == throw_at_) throw std::runtime_error("counter failed at " + std::to_string(next_));
+    if (next_ >= count_) return std::nullopt;
+    return Payload::of(Tracked(next_++));
+  }
+  std::string stream() const override { return stream_; }
+
+ private:
+  int count_;
+  std::string stream_;
+  int throw_at_;
+  int next_ = 0;
+};
+
+// Doubles the value after a pseudo-random pause, so that parallel tasks finish out of order.
+class Jitter : public Transform {
+ public:
+  explicit Jitter(const Params& p) : throw_at_(static_cast<int>(p.get_int("throw_at"))) {}
+  Payload apply(const Payload& input, std::string_view) const override {
+    const int v = input.get<Tracked>().value;
+    if (v == throw_at_) throw std::runtime_error("jitter cannot take " + std::to_string(v));
+    std::this_thread::sleep_for(std::chrono::microseconds((v * 7919) % 300));
+    return Payload::of(Tracked(v * 2));
+  }
+
+ private:
+  int throw_at_;
+};
+
+// Emits the sum of each pair of inputs (a stand-in for a batcher); an odd one out is flushed at stream end.
+class Pairs : public Processor {
+ public:
+  void consume(const Payload& input, std::string_view, Emitter& out) override {
+    if (pending_) {
+      out.emit(Payload::of(Tracked(*pending_ + input.get<Tracked>().value)));
+      pending_.reset();
+    } else {
+      pending_ = input.get<Tracked>().value;
+    }
+  }
+  void on_stream_end(std::string_view, int, Emitter& out) override {
+    if (pending_) out.emit(Payload::of(Tracked(*pending_)));
+    pending_.reset();
+  }
+  std::size_t max_buffered_inputs() const override { return 1; }
+
+ private:
+  std::optional<int> pending_;
+};
+
+StageSpec counter_spec() {
+  StageSpec s;
+  s.type = "test_counter";
+  s.summary = "test source: 0..count-1";
+  s.kind = StageKind::Source;
+  s.output = "int";
+  s.params = {int_param("count", 10, "items per epoch").min(0), string_param("stream", "train", "stream name"),
+              int_param("throw_at", -1, "throw when about to emit this value")};
+  s.create = [](const Params& p) { return std::make_unique<Counter>(p); };
+  return s;
+}
+
+StageSpec jitter_spec() {
+  StageSpec s;
+  s.type = "test_jitter";
+  s.summary = "test transform: doubles after a random pause";
+  s.kind = StageKind::Transform;
+  s.parallel = true;
+  s.input = "int";
+  s.output = "int";
+  s.params = {int_param("throw_at", -1, "throw on this input value")};
+  s.create = [](const Params& p) { return std::make_unique<Jitter>(p); };
+  return s;
+}
+
+StageSpec pairs_spec() {
+  StageSpec s;
+  s.type = "test_pairs";
+  s.summary = "test processor: sums pairs";
+  s.kind = StageKind::Processor;
+  s.input = "int";
+  s.output = "int";
+  s.create = [](const Params&) { return std::make_unique<Pairs>(); };
+  return s;
+}
+
+StageSpec recorder_spec() {
+  StageSpec s;
+  s.type = "test_recorder";
+  s.summary = "test sink: records what it sees";
+  s.kind = StageKind::Processor;
+  s.input = "int";
+  s.params = {int_param("sleep_us", 0, "pause per item (a slow consumer)").min(0)};
+  s.create = [](const Params& p) { return std::make_unique<Recorder>(static_cast<int>(p.get_int("sleep_us"))); };
+  return s;
+}
+
+StageSpec text_source_spec() {
+  StageSpec s;
+  s.type = "test_text_source";
+  s.summary = "test source producing another message type";
+  s.kind = StageKind::Source;
+  s.output = "text";
+  s.create = [](const Params& p) { return std::make_unique<Counter>(p); };
+  s.params = {int_param("count", 1, ""), string_param("stream", "train", ""), int_param("throw_at", -1, "")};
+  return s;
+}
+
+}  // namespace
+
+void Recorder::consume(const pipeline::Payload& input, std::string_view stream, pipeline::Emitter&) {
+  const int v = input.get<Tracked>().value;
+  if (sleep_us_) std::this_thread::sleep_for(std::chrono::microseconds(sleep_us_));
+  values.push_back(v);
+  events.push_back("d:" + std::string(stream) + ":" + std::to_string(v));
+}
+void Recorder::on_stream_end(std::string_view stream, int epoch, pipeline::Emitter&) {
+  events.push_back("end:" + std::string(stream) + ":" + std::to_string(epoch));
+}
+void Recorder::on_epoch_end(int epoch, pipeline::Emitter&) { events.push_back("epoch:" + std::to_string(epoch)); }
+void Recorder::finish(bool interrupted, pipeline::Emitter&) {
+  events.push_back(interrupted ? "finish:interrupted" : "finish");
+}
+
+}  // namespace test_stages
+
+PIPELINE_REGISTER_STAGE(test_stages::counter_spec())
+PIPELINE_REGISTER_STAGE(test_stages::jitter_spec())
+PIPELINE_REGISTER_STAGE(test_stages::pairs_spec())
+PIPELINE_REGISTER_STAGE(test_stages::recorder_spec())
+PIPELINE_REGISTER_STAGE(test_stages::text_source_spec())
