@@ -1,0 +1,125 @@
+// The `pipeline` executable as a user runs it: exit codes, messages, shipped configs, a real training run.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "support/files.hpp"
+
+using namespace testing_support;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+  const std::string command = std::string("cd " PIPELINE_SOURCE_DIR " && " PIPELINE_BINARY " ") + args + " 2>&1";
+  Result r;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buffer;
+  std::size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string mnist_vars() { return " --set vars.data_dir=" + mnist_dir(); }
+
+}  // namespace
+
+TEST(Cli, HelpVersionAndBadUsage) {
+  auto help = run("--help");
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.output.find("usage: pipeline"), std::string::npos);
+  auto version = run("--version");
+  EXPECT_EQ(version.code, 0);
+  EXPECT_NE(version.output.find("BLAS: OpenBLAS"), std::string::npos) << version.output;
+  EXPECT_EQ(run("").code, 2);
+  EXPECT_EQ(run("fly").code, 2);
+  EXPECT_EQ(run("run").code, 2);
+  EXPECT_EQ(run("run configs/lenet_mnist.yaml --threads zero").code, 2);
+  EXPECT_EQ(run("run configs/lenet_mnist.yaml --bogus").code, 2);
+}
+
+TEST(Cli, StagesListsEveryStageWithParametersLikeGstInspect) {
+  auto r = run("stages");
+  ASSERT_EQ(r.code, 0);
+  for (const char* type : {"idx_reader", "scale", "one_hot", "shuffle_batcher", "augment", "sequential", "console", "count"})
+    EXPECT_NE(r.output.find(std::string(type) + "  ("), std::string::npos) << type;
+  EXPECT_NE(r.output.find("batch_size       int     128"), std::string::npos) << r.output;
+  auto one = run("stages one_hot");
+  EXPECT_EQ(one.code, 0);
+  EXPECT_EQ(one.output.find("idx_reader"), std::string::npos);
+  EXPECT_EQ(run("stages one_hto").code, 2);
+}
+
+TEST(Cli, EveryShippedConfigValidates) {
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(PIPELINE_SOURCE_DIR "/configs")) {
+    if (entry.path().extension() != ".yaml") continue;
+    auto r = run("validate " + entry.path().string());
+    EXPECT_EQ(r.code, 0) << entry.path() << "\n" << r.output;
+    ++checked;
+  }
+  EXPECT_GE(checked, 2);
+}
+
+TEST(Cli, GraphPrintsDot) {
+  auto r = run("graph configs/lenet_mnist.yaml");
+  ASSERT_EQ(r.code, 0);
+  EXPECT_NE(r.output.find("digraph \"lenet_mnist\""), std::string::npos);
+  EXPECT_NE(r.output.find("\"batches\" -> \"model\" [label=\"batch\"]"), std::string::npos) << r.output;
+}
+
+TEST(Cli, BadConfigExitsTwoWithFileLineAndStage) {
+  TempDir dir;
+  std::ofstream(dir.file("bad.yaml")) << "stages:\n  src: {type: idx_reader, images: a, labels: b, limt: 3}\n";
+  auto r = run("validate " + dir.file("bad.yaml"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find(dir.file("bad.yaml") + ":2:55: stage 'src': unknown parameter 'limt' (did you mean 'limit'?)"),
+            std::string::npos)
+      << r.output;
+  auto set = run("validate configs/lenet_mnist.yaml --set model.optimizer.learning_rate=fast");
+  EXPECT_EQ(set.code, 2);
+  EXPECT_NE(set.output.find("stage 'model'"), std::string::npos) << set.output;
+  EXPECT_EQ(run("validate /nonexistent.yaml").code, 2);
+}
+
+TEST(Cli, CorruptDataExitsOneNamingStageAndFile) {
+  TempDir dir;
+  write_tiny_mnist(dir.file("whole.gz"), dir.file("train-labels-idx1-ubyte.gz"), 1000, true, 28, 28);
+  std::ifstream whole(dir.file("whole.gz"), std::ios::binary);
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(whole)), std::istreambuf_iterator<char>());
+  bytes.resize(bytes.size() / 2);  // a download that stopped half way
+  write_file(dir.file("train-images-idx3-ubyte.gz"), bytes);
+  auto r = run("run configs/lenet_mnist_quick.yaml --set vars.data_dir=" + dir.path().string() +
+               " --set output_dir=" + dir.file("out"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("error: stage 'train_data': " + dir.file("train-images-idx3-ubyte.gz") + ": truncated gzip stream"),
+            std::string::npos)
+      << r.output;
+}
+
+TEST(Cli, SmokeTrainingOnRealMnistLearnsAndWritesItsOutputs) {
+  REQUIRE_MNIST();
+  TempDir dir;
+  auto r = run("run configs/lenet_mnist_quick.yaml --profile" + mnist_vars() + " --set output_dir=" + dir.file("out"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex("Epoch 1/1 - [0-9.]+s - loss: [0-9.]+ - accuracy: [0-9.]+ - "
+                                                        "val_loss: [0-9.]+ - val_accuracy: ([0-9.]+)")))
+      << r.output;
+  EXPECT_GE(std::stod(m[1]), 0.80) << r.output;
+  EXPECT_NE(r.output.find("profile:"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(dir.file("out/model.ckpt")));
+}
