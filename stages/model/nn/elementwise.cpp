@@ -20,7 +20,11 @@ void ReLU::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx
   const float* in = x.data();
   const float* g = dy.data();
   float* out = dx.data();
-  for (std::size_t i = 0, n = x.size(); i < n; ++i) out[i] = in[i] > 0.0f ? g[i] : 0.0f;
+  // Written as a multiply by a 0/1 mask: GCC vectorizes this form, not `in > 0 ? g : 0` (10x slower).
+  for (std::size_t i = 0, n = x.size(); i < n; ++i) {
+    const float mask = in[i] > 0.0f ? 1.0f : 0.0f;
+    out[i] = g[i] * mask;
+  }
 }
 
 void Flatten::forward(const Tensor& x, Tensor& y, const PassContext&) {

@@ -1,0 +1,82 @@
+// Forward and backward of each LeNet layer at batch 128, with the shapes of configs/lenet_mnist.yaml.
+//   build/bench/layers_bench --benchmark_min_time=1
+#include <benchmark/benchmark.h>
+
+#include <oneapi/tbb/task_arena.h>
+
+#include <memory>
+#include <random>
+
+#include "model/nn/conv2d.hpp"
+#include "model/nn/dense.hpp"
+#include "model/nn/elementwise.hpp"
+#include "model/nn/gemm.hpp"
+#include "model/nn/max_pool2d.hpp"
+
+using namespace nn;
+
+namespace {
+
+constexpr std::size_t kBatch = 128;
+
+Tensor random_input(const Shape& shape) {
+  Tensor t = Tensor::from_shape(batch_shape(kBatch, shape));
+  std::mt19937_64 rng(1);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (auto& v : t) v = u(rng);
+  return t;
+}
+
+template <class Make>
+void run_layer(benchmark::State& state, Make make, bool backward) {
+  use_single_threaded_blas();
+  oneapi::tbb::task_arena arena(static_cast<int>(state.range(0)));
+  std::unique_ptr<Layer> layer = make();
+  std::mt19937_64 rng(2);
+  layer->initialize(rng);
+  Tensor x = random_input(layer->input_shape()), y, dx;
+  arena.execute([&] { layer->forward(x, y, {}); });
+  Tensor dy = random_input(layer->output_shape());
+  for (auto _ : state) {
+    arena.execute([&] {
+      if (backward)
+        layer->backward(x, y, dy, dx, true);
+      else
+        layer->forward(x, y, {});
+    });
+    benchmark::ClobberMemory();
+  }
+  const double flops = layer->forward_flops() * kBatch * (backward ? 2.0 : 1.0);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+  state.counters["img/s"] = benchmark::Counter(kBatch, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+#define LAYER_BENCH(name, expr)                                                                         \
+  void name##_forward(benchmark::State& s) { run_layer(s, [] { return std::unique_ptr<Layer>(expr); }, false); } \
+  void name##_backward(benchmark::State& s) { run_layer(s, [] { return std::unique_ptr<Layer>(expr); }, true); } \
+  BENCHMARK(name##_forward)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);               \
+  BENCHMARK(name##_backward)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond)
+
+LAYER_BENCH(conv1, new Conv2D({28, 28, 1}, 20, 5, 1, Padding::Same));
+LAYER_BENCH(relu1, new ReLU({28, 28, 20}));
+LAYER_BENCH(pool1, new MaxPool2D({28, 28, 20}, 2, 2));
+LAYER_BENCH(conv2, new Conv2D({14, 14, 20}, 50, 5, 1, Padding::Same));
+LAYER_BENCH(pool2, new MaxPool2D({14, 14, 50}, 2, 2));
+LAYER_BENCH(dense1, new Dense({2450}, 500));
+LAYER_BENCH(dense2, new Dense({500}, 10));
+
+// The machine's single-precision GEMM peak as OpenBLAS reaches it, for the % of peak figures.
+void sgemm_peak(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  std::vector<float> a(n * n, 1.0f), b(n * n, 0.5f), c(n * n);
+  for (auto _ : state) {
+    gemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * n * n, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+BENCHMARK(sgemm_peak)->Arg(1024)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
