@@ -6,10 +6,7 @@
 #include <vector>
 
 #include "pipeline/pipeline.hpp"
-
-#ifndef PIPELINE_VERSION
-#define PIPELINE_VERSION "dev"
-#endif
+#include "pipeline/version.hpp"
 
 namespace pipeline {
 namespace {
@@ -18,11 +15,6 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitInterrupted = 130;
-
-std::vector<std::function<std::string()>>& version_lines() {
-  static std::vector<std::function<std::string()>> lines;
-  return lines;
-}
 
 const char* kUsage =
     "usage: pipeline <command> [options]\n"
@@ -90,8 +82,8 @@ Args parse_args(int argc, char** argv) {
 }
 
 void print_version() {
-  std::cout << "pipeline " << PIPELINE_VERSION << "\n";
-  for (const auto& line : version_lines()) std::cout << line() << "\n";
+  std::cout << "pipeline " << version() << "\n";
+  for (const auto& line : version_lines()) std::cout << line << "\n";
 }
 
 int list_stages(const std::string& only) {
@@ -155,10 +147,10 @@ extern "C" void on_stop_signal(int) {
 int run(const Args& args) {
   Pipeline pipeline = Pipeline::build(load_config(args.config, args.overrides));
   const PipelineConfig& config = pipeline.config();
-  std::cout << "pipeline " << PIPELINE_VERSION << ": running '" << config.name << "' from " << config.file
+  std::cout << "pipeline " << version() << ": running '" << config.name << "' from " << config.file
             << " (seed " << config.seed << ", " << config.epochs << " epoch" << (config.epochs == 1 ? "" : "s")
             << ")\n";
-  for (const auto& line : version_lines()) std::cout << "  " << line() << "\n";
+  for (const auto& line : version_lines()) std::cout << "  " << line << "\n";
   print_summaries(pipeline);
   std::cout.flush();
   clear_stop_request();
@@ -179,11 +171,6 @@ int run(const Args& args) {
 }
 
 }  // namespace
-
-bool add_version_line(std::function<std::string()> line) {
-  version_lines().push_back(std::move(line));
-  return true;
-}
 
 int cli_main(int argc, char** argv) {
   try {

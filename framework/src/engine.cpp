@@ -143,6 +143,24 @@ Profile Pipeline::run(const RunOptions& options) {
   const int threads = options.threads > 0 ? options.threads
                       : config_.threads > 0 ? config_.threads
                                             : oneapi::tbb::info::default_concurrency();
+  std::vector<StageCounters> counters(stages_.size());
+  const auto started = Clock::now();
+  auto snapshot = [&] {
+    Profile profile;
+    profile.threads = threads;
+    profile.wall_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    for (std::size_t i = 0; i < stages_.size(); ++i) {
+      StageProfile sp;
+      sp.name = stages_[i].name;
+      sp.type = stages_[i].spec->type;
+      sp.parallel = stages_[i].spec->parallel;
+      sp.items_in = counters[i].items_in.load();
+      sp.items_out = counters[i].items_out.load();
+      sp.busy_seconds = static_cast<double>(counters[i].busy_ns.load()) * 1e-9;
+      profile.stages.push_back(sp);
+    }
+    return profile;
+  };
   RunContext context;
   context.pipeline_name = config_.name;
   context.config_file = config_.file;
@@ -152,6 +170,7 @@ Profile Pipeline::run(const RunOptions& options) {
   context.threads = threads;
   context.output_dir = config_.output_dir;
   context.stop_requested = &g_stop_requested;
+  context.profile = snapshot;
 
   for (auto& node : stages_) {
     try {
@@ -184,11 +203,6 @@ Profile Pipeline::run(const RunOptions& options) {
     if (node.domain != kDriverDomain) continue;
     for (std::size_t o : node.origins) slots_of_source[source_index[o]].push_back(node.order_slot);
   }
-
-  std::vector<StageCounters> counters(stages_.size());
-  Profile profile;
-  profile.threads = threads;
-  const auto started = Clock::now();
 
   oneapi::tbb::task_arena arena(threads);
   std::vector<std::size_t> ends_received(stages_.size(), 0);
@@ -375,23 +389,14 @@ Profile Pipeline::run(const RunOptions& options) {
     errors.rethrow();
   });
 
-  profile.wall_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   for (std::size_t i = 0; i < stages_.size(); ++i) {
     const StageNode& node = stages_[i];
     if (node.spec->kind == StageKind::Processor && ends_received[i] != node.origins.size())
       throw StageError(node.name, "the pipeline stopped before this stage saw the end of its input (" +
                                       std::to_string(ends_received[i]) + " of " +
                                       std::to_string(node.origins.size()) + " streams ended)");
-    StageProfile sp;
-    sp.name = node.name;
-    sp.type = node.spec->type;
-    sp.parallel = node.spec->parallel;
-    sp.items_in = counters[i].items_in.load();
-    sp.items_out = counters[i].items_out.load();
-    sp.busy_seconds = static_cast<double>(counters[i].busy_ns.load()) * 1e-9;
-    profile.stages.push_back(sp);
   }
-  return profile;
+  return snapshot();
 }
 
 Stage& Pipeline::stage(const std::string& name) {

@@ -7,7 +7,7 @@
 #include "common/random.hpp"
 #include "model/nn/gemm.hpp"
 #include "model/nn/softmax_cross_entropy.hpp"
-#include "pipeline/cli.hpp"
+#include "pipeline/version.hpp"
 #include "pipeline/registry.hpp"
 
 namespace stages {
@@ -186,5 +186,7 @@ static pipeline::StageSpec sequential_spec() {
 
 PIPELINE_REGISTER_STAGE(stages::sequential_spec())
 namespace {
+// TBB owns the cores (see nn::gemm.hpp); set before anything, so --version and the run header tell the truth.
+[[maybe_unused]] const bool blas_single_threaded = (nn::use_single_threaded_blas(), true);
 [[maybe_unused]] const bool blas_version_line = pipeline::add_version_line([] { return nn::blas_description(); });
-}
+}  // namespace

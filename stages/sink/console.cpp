@@ -10,7 +10,7 @@ ConsoleSink::ConsoleSink(const pipeline::Params& p, std::FILE* out)
     : out_(out),
       report_(p.get_bool("report")),
       log_every_(p.get_int("log_every")),
-      train_stream_(p.get_string("train_stream")) {
+      history_(p.get_string("train_stream")) {
   const std::string progress = p.get_string("progress");
   live_ = progress == "bar" || (progress == "auto" && isatty(fileno(out_)));
 }
@@ -18,10 +18,11 @@ ConsoleSink::ConsoleSink(const pipeline::Params& p, std::FILE* out)
 void ConsoleSink::prepare(const pipeline::RunContext& context) {
   epochs_ = context.epochs;
   epoch_start_ = std::chrono::steady_clock::now();
+  history_.start();
 }
 
 void ConsoleSink::progress(const BatchResult& r) {
-  const StreamStats& s = tracker_.current().at(r.stream);
+  const StreamStats& s = running_[r.stream];
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
   const double rate = seconds > 0 ? static_cast<double>(s.samples) / seconds : 0.0;
   std::string count = std::to_string(s.batches);
@@ -54,46 +55,43 @@ void ConsoleSink::progress(const BatchResult& r) {
 
 void ConsoleSink::consume(const pipeline::Payload& input, std::string_view, pipeline::Emitter&) {
   const auto& r = input.get<BatchResult>();
-  if (r.epoch != last_epoch_) epochs_ = std::max(epochs_, r.epochs);
-  tracker_.add(r);
+  epochs_ = std::max(epochs_, r.epochs);  // a resumed run counts the epochs of its checkpoint too
+  history_.add(r);
+  running_[r.stream].add(r);
   progress(r);
 }
 
-std::string ConsoleSink::epoch_line(int epoch, int epochs, double seconds, const std::map<std::string, StreamStats>& stats,
-                                    const std::string& train_stream) {
-  char buf[128];
-  std::snprintf(buf, sizeof buf, "Epoch %d/%d - %.1fs", epoch + 1, epochs, seconds);
+std::string ConsoleSink::epoch_line(const EpochRow& row, int epochs, const EpochHistory& history) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "Epoch %d/%d - %.1fs", row.epoch, epochs, row.seconds);
   std::string line = buf;
-  std::size_t evaluated = 0;
-  for (const auto& [stream, s] : stats) evaluated += stream != train_stream;
-  auto append = [&](const std::string& prefix, const StreamStats& s) {
+  auto append = [&](const std::string& stream, const StreamStats& s) {
+    const std::string prefix = history.prefix(stream);
     std::snprintf(buf, sizeof buf, " - %sloss: %.4f - %saccuracy: %.4f", prefix.c_str(), s.loss(), prefix.c_str(), s.accuracy());
     line += buf;
   };
-  if (auto it = stats.find(train_stream); it != stats.end()) append("", it->second);
-  for (const auto& [stream, s] : stats)
-    if (stream != train_stream) append(evaluated == 1 ? "val_" : stream + "_", s);
+  if (auto it = row.streams.find(history.train_stream()); it != row.streams.end()) append(it->first, it->second);
+  for (const auto& [stream, s] : row.streams)
+    if (stream != history.train_stream()) append(stream, s);
   return line;
 }
 
-void ConsoleSink::on_epoch_end(int epoch, pipeline::Emitter&) {
-  const auto now = std::chrono::steady_clock::now();
-  const double seconds = std::chrono::duration<double>(now - epoch_start_).count();
-  epoch_start_ = now;
-  const auto stats = tracker_.close_epoch();
-  if (stats.empty()) return;
-  last_epoch_ = epoch;
+void ConsoleSink::on_epoch_end(int, pipeline::Emitter&) {
+  epoch_start_ = std::chrono::steady_clock::now();
+  running_.clear();
+  if (!history_.close_epoch()) return;
+  last_epoch_ = history_.rows().back().epoch - 1;
   if (line_open_) std::fputs("\r\033[K", out_);
   line_open_ = false;
-  std::fprintf(out_, "%s\n", epoch_line(epoch, epochs_, seconds, stats, train_stream_).c_str());
+  std::fprintf(out_, "%s\n", epoch_line(history_.rows().back(), epochs_, history_).c_str());
   std::fflush(out_);
 }
 
 void ConsoleSink::finish(bool interrupted, pipeline::Emitter&) {
   if (line_open_) std::fputs("\n", out_);
-  if (interrupted) std::fprintf(out_, "(interrupted after %d epoch(s))\n", last_epoch_ + 1);
+  if (interrupted) std::fprintf(out_, "(interrupted after %d complete epoch(s))\n", last_epoch_ + 1);
   if (!report_) return;
-  for (const auto& [stream, matrix] : tracker_.last_confusion()) {
+  for (const auto& [stream, matrix] : history_.last_confusion()) {
     std::fprintf(out_, "\nClassification report (%s, epoch %d):\n\n%s\nConfusion matrix (rows: true class, columns: predicted):\n%s",
                  stream.c_str(), last_epoch_ + 1, matrix.report().c_str(), matrix.table().c_str());
   }

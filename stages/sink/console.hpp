@@ -4,7 +4,7 @@
 
 #include "pipeline/params.hpp"
 #include "pipeline/stage.hpp"
-#include "sink/metrics.hpp"
+#include "sink/epoch_history.hpp"
 
 namespace stages {
 
@@ -18,8 +18,7 @@ class ConsoleSink : public pipeline::Processor {
   void on_epoch_end(int epoch, pipeline::Emitter&) override;
   void finish(bool interrupted, pipeline::Emitter&) override;
   // The epoch line as printed, e.g. "Epoch 3/20 - 18.2s - loss: 0.0712 - accuracy: 0.9781 - ...".
-  static std::string epoch_line(int epoch, int epochs, double seconds, const std::map<std::string, StreamStats>& stats,
-                                const std::string& train_stream);
+  static std::string epoch_line(const EpochRow& row, int epochs, const EpochHistory& history);
 
  private:
   void progress(const BatchResult& r);
@@ -27,8 +26,8 @@ class ConsoleSink : public pipeline::Processor {
   bool live_;
   bool report_;
   long long log_every_;
-  std::string train_stream_;
-  EpochTracker tracker_;
+  EpochHistory history_;
+  std::map<std::string, StreamStats> running_;  // this epoch so far, for the progress bar
   int epochs_ = 1;
   int last_epoch_ = -1;
   bool line_open_ = false;

@@ -4,11 +4,13 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "pipeline/payload.hpp"
+#include "pipeline/profile.hpp"
 
 namespace pipeline {
 
@@ -23,6 +25,8 @@ struct RunContext {
   std::filesystem::path output_dir;
   const std::atomic<bool>* stop_requested = nullptr;  // set on SIGINT/SIGTERM
   bool stopping() const { return stop_requested != nullptr && stop_requested->load(); }
+  // The per-stage profile so far; callable only while the run lasts (e.g. from a sink's finish()).
+  std::function<Profile()> profile;
 };
 
 class Stage {

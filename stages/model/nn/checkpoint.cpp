@@ -1,13 +1,13 @@
 #include "model/nn/checkpoint.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+
+#include "common/output_file.hpp"
 
 namespace nn {
 namespace {
@@ -61,18 +61,6 @@ class Reader {
   std::size_t pos_ = 0;
   std::string name_;
 };
-
-void write_all(int fd, const std::uint8_t* data, std::size_t size, const std::string& path) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw CheckpointError(path + ": cannot write checkpoint (" + std::strerror(errno) + ")");
-    }
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-}
 
 }  // namespace
 
@@ -156,36 +144,10 @@ Checkpoint decode_checkpoint(const std::vector<std::uint8_t>& bytes, const std::
 
 void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
   const std::vector<std::uint8_t> bytes = encode_checkpoint(checkpoint);
-  const std::filesystem::path target(path);
-  std::filesystem::path dir = target.parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw CheckpointError(path + ": cannot create directory " + dir.string() + " (" + ec.message() + ")");
-  const std::string temp = path + ".tmp";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw CheckpointError(temp + ": cannot create checkpoint (" + std::strerror(errno) + ")");
   try {
-    write_all(fd, bytes.data(), bytes.size(), temp);
-    if (::fsync(fd) != 0) throw CheckpointError(temp + ": fsync failed (" + std::strerror(errno) + ")");
-  } catch (...) {
-    ::close(fd);
-    ::unlink(temp.c_str());
-    throw;
-  }
-  if (::close(fd) != 0) {
-    ::unlink(temp.c_str());
-    throw CheckpointError(temp + ": close failed (" + std::strerror(errno) + ")");
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(temp.c_str());
-    throw CheckpointError(path + ": cannot rename the new checkpoint into place (" + why + ")");
-  }
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
+    stages::write_file_atomically(path, std::string(bytes.begin(), bytes.end()));
+  } catch (const std::runtime_error& e) {
+    throw CheckpointError(std::string("saving checkpoint: ") + e.what());
   }
 }
 

@@ -8,8 +8,7 @@
 //   u32      tensor count T, then T times:
 //              u32 name length, name bytes, u32 rank, rank × u64 dimensions, float32 values
 //   u32      CRC-32 (zlib) of every byte before it
-// Files are written to a temporary name, fsynced, renamed over the target and the directory fsynced, so a
-// crash leaves either the old file or the new one, never a half-written one.
+// Files are written atomically (common/output_file.hpp): a crash leaves the old file or the new one.
 #include <map>
 #include <stdexcept>
 #include <string>

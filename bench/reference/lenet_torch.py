@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""The seed recipe of configs/lenet_mnist.yaml in PyTorch (Debian's python3-torch, CPU): the reference for
+our accuracy curve and our speed.
+
+LeNet (conv 20 5x5 same, relu, maxpool 2, conv 50 5x5 same, relu, maxpool 2, dense 500, relu, dense 10),
+Glorot-uniform weights and zero biases as Keras, softmax cross-entropy averaged over the batch, plain SGD
+lr 0.01, batch 128, reshuffled every epoch. Data is preloaded as tensors so loading costs nothing.
+
+  /usr/bin/python3 bench/reference/lenet_torch.py --data data/mnist --epochs 20 --threads 2 [--best] [--json out.json]
+  --best: channels_last memory format (the setting PyTorch is fastest with on this CPU)
+"""
+import argparse
+import gzip
+import json
+import struct
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    magic, = struct.unpack(">I", data[:4])
+    ndims = magic & 0xFF
+    dims = struct.unpack(">" + "I" * ndims, data[4:4 + 4 * ndims])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndims).reshape(dims)
+
+
+def load(data_dir):
+    def images(name):
+        return torch.from_numpy(read_idx(f"{data_dir}/{name}").astype(np.float32) / 255.0).unsqueeze(1)
+
+    def labels(name):
+        return torch.from_numpy(read_idx(f"{data_dir}/{name}").astype(np.int64))
+
+    return (images("train-images-idx3-ubyte.gz"), labels("train-labels-idx1-ubyte.gz"),
+            images("t10k-images-idx3-ubyte.gz"), labels("t10k-labels-idx1-ubyte.gz"))
+
+
+def lenet():
+    model = nn.Sequential(
+        nn.Conv2d(1, 20, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(20, 50, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(50 * 7 * 7, 500), nn.ReLU(), nn.Linear(500, 10))
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+    return model
+
+
+def evaluate(model, x, y, batch, fmt):
+    model.eval()
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    total, correct = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            xb = x[i:i + batch].contiguous(memory_format=fmt)
+            out = model(xb)
+            total += loss_fn(out, y[i:i + batch]).item()
+            correct += (out.argmax(1) == y[i:i + batch]).sum().item()
+    return total / len(x), correct / len(x)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", default="data/mnist")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--best", action="store_true", help="channels_last memory format")
+    p.add_argument("--json", help="write the per-epoch history here")
+    args = p.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    fmt = torch.channels_last if args.best else torch.contiguous_format
+    x_train, y_train, x_test, y_test = load(args.data)
+    model = lenet().to(memory_format=fmt)
+    opt = torch.optim.SGD(model.parameters(), lr=args.lr)
+    loss_fn = nn.CrossEntropyLoss()
+    history = []
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, best={args.best}", flush=True)
+    for epoch in range(args.epochs):
+        model.train()
+        start = time.perf_counter()
+        order = torch.randperm(len(x_train))
+        total, correct = 0.0, 0
+        for i in range(0, len(order), args.batch):
+            idx = order[i:i + args.batch]
+            xb = x_train[idx].contiguous(memory_format=fmt)
+            yb = y_train[idx]
+            opt.zero_grad(set_to_none=True)
+            out = model(xb)
+            loss = loss_fn(out, yb)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+            correct += (out.argmax(1) == yb).sum().item()
+        train_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        val_loss, val_acc = evaluate(model, x_test, y_test, args.batch, fmt)
+        eval_seconds = time.perf_counter() - start
+        row = {"epoch": epoch + 1, "loss": total / len(order), "accuracy": correct / len(order),
+               "val_loss": val_loss, "val_accuracy": val_acc, "train_seconds": train_seconds,
+               "eval_seconds": eval_seconds, "train_images_per_second": len(order) / train_seconds,
+               "eval_images_per_second": len(x_test) / eval_seconds}
+        history.append(row)
+        print(f"Epoch {epoch + 1}/{args.epochs} - {train_seconds + eval_seconds:.1f}s - loss: {row['loss']:.4f} - "
+              f"accuracy: {row['accuracy']:.4f} - val_loss: {val_loss:.4f} - val_accuracy: {val_acc:.4f} "
+              f"({row['train_images_per_second']:.0f} train img/s, {row['eval_images_per_second']:.0f} eval img/s)",
+              flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"threads": args.threads, "best": args.best, "torch": torch.__version__, "history": history}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

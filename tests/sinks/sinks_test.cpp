@@ -1,0 +1,222 @@
+// Metrics and sinks on synthetic model results with known answers.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "pipeline/registry.hpp"
+#include "sink/console.hpp"
+#include "sink/history.hpp"
+#include "sink/html_report.hpp"
+#include "sink/metrics.hpp"
+#include "sink/tensorboard.hpp"
+#include "support/files.hpp"
+
+using namespace stages;
+using testing_support::TempDir;
+
+namespace {
+
+class NullEmitter : public pipeline::Emitter {
+ public:
+  void emit(pipeline::Payload) override {}
+};
+
+pipeline::Params params_for(const std::string& type, const std::string& yaml) {
+  const auto* spec = pipeline::Registry::instance().find(type);
+  std::map<std::string, pipeline::ParamEntry> given;
+  YAML::Node node = YAML::Load(yaml.empty() ? "{}" : yaml);
+  for (const auto& kv : node) given[kv.first.as<std::string>()] = pipeline::ParamEntry{kv.second, {"t.yaml", 1, 1}};
+  return pipeline::resolve_params(spec->params, "s", "t.yaml", given, {"t.yaml", 1, 1});
+}
+
+BatchResult result(const std::string& stream, int epoch, std::vector<int> labels, std::vector<int> predicted, double loss,
+                   double lr = 0.01) {
+  BatchResult r;
+  r.stream = stream;
+  r.training = stream == "train";
+  r.epoch = epoch;
+  r.epochs = 2;
+  r.loss = loss;
+  r.learning_rate = lr;
+  r.labels = std::move(labels);
+  r.predicted = std::move(predicted);
+  for (std::size_t i = 0; i < r.labels.size(); ++i) {
+    r.indices.push_back(static_cast<std::int64_t>(i));
+    r.correct += r.labels[i] == r.predicted[i];
+  }
+  r.probabilities = xt::zeros<float>({r.labels.size(), std::size_t{3}});
+  for (std::size_t i = 0; i < r.labels.size(); ++i) r.probabilities(i, static_cast<std::size_t>(r.predicted[i])) = 0.9f;
+  auto batch = std::make_shared<Batch>();
+  batch->x = xt::zeros<float>({r.labels.size(), std::size_t{4}, std::size_t{4}, std::size_t{1}});
+  for (std::size_t i = 0; i < batch->x.size(); ++i) batch->x.data()[i] = static_cast<float>(i % 16) / 16.0f;
+  r.inputs = batch;
+  return r;
+}
+
+// Two epochs: train accuracy 3/4 then 4/4; test (classes 0..2, class 2 never predicted) 2/4 then 3/4.
+void feed(pipeline::Processor& sink) {
+  NullEmitter out;
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    sink.consume(pipeline::Payload::of(result("train", epoch, {0, 1, 2, 1}, {0, 1, epoch ? 2 : 1, 1}, 0.5 - 0.2 * epoch)), "train", out);
+    sink.on_stream_end("train", epoch, out);
+    sink.consume(pipeline::Payload::of(result("test", epoch, {0, 1, 2, 2}, {0, epoch ? 1 : 0, 0, 1}, 0.8 - 0.1 * epoch)), "test", out);
+    sink.on_stream_end("test", epoch, out);
+    sink.on_epoch_end(epoch, out);
+  }
+  sink.finish(false, out);
+}
+
+std::string read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+pipeline::RunContext context_in(const TempDir& dir) {
+  pipeline::RunContext c;
+  c.pipeline_name = "synthetic";
+  c.config_file = "synthetic.yaml";
+  c.config_text = "name: synthetic <&>\n";
+  c.seed = 3;
+  c.epochs = 2;
+  c.threads = 2;
+  c.output_dir = dir.path() / "out";
+  return c;
+}
+
+}  // namespace
+
+TEST(Metrics, PrecisionRecallF1AgainstHandComputedValues) {
+  ConfusionMatrix m(3);
+  // true 0: predicted 0,0,1; true 1: predicted 1,1; true 2: predicted 0,1 (class 2 never predicted)
+  for (auto [t, p] : std::vector<std::pair<int, int>>{{0, 0}, {0, 0}, {0, 1}, {1, 1}, {1, 1}, {2, 0}, {2, 1}}) m.add(t, p);
+  const auto s0 = m.scores(0), s1 = m.scores(1), s2 = m.scores(2);
+  EXPECT_DOUBLE_EQ(s0.precision, 2.0 / 3);
+  EXPECT_DOUBLE_EQ(s0.recall, 2.0 / 3);
+  EXPECT_DOUBLE_EQ(s1.precision, 2.0 / 4);
+  EXPECT_DOUBLE_EQ(s1.recall, 1.0);
+  EXPECT_DOUBLE_EQ(s1.f1, 2 * 0.5 * 1.0 / 1.5);
+  EXPECT_EQ(s2.precision, 0.0) << "no predictions: zero, not NaN";
+  EXPECT_EQ(s2.f1, 0.0);
+  EXPECT_EQ(s2.support, 2u);
+  EXPECT_DOUBLE_EQ(m.accuracy(), 4.0 / 7);
+  const std::string report = m.report();
+  EXPECT_NE(report.find("           2     0.0000     0.0000     0.0000          2"), std::string::npos) << report;
+  EXPECT_NE(report.find("    accuracy                           0.5714          7"), std::string::npos) << report;
+  // macro precision (2/3 + 1/2 + 0) / 3 = 0.3889; weighted recall (3*2/3 + 2*1 + 0) / 7 = 0.5714
+  EXPECT_NE(report.find("   macro avg     0.3889"), std::string::npos) << report;
+  EXPECT_NE(report.find("weighted avg     0.4286     0.5714"), std::string::npos) << report;
+  EXPECT_EQ(report.find("nan"), std::string::npos);
+  EXPECT_NE(m.table().find("        2      1      1      0"), std::string::npos) << m.table();
+  EXPECT_THROW(m.add(3, 0), std::out_of_range);
+}
+
+TEST(Console, EpochLinesReportAndNoCarriageReturnsWhenNotATerminal) {
+  TempDir dir;
+  std::FILE* out = std::fopen(dir.file("console.txt").c_str(), "w+");
+  ConsoleSink sink(params_for("console", "{log_every: 1}"), out);
+  pipeline::RunContext context = context_in(dir);
+  sink.prepare(context);
+  feed(sink);
+  std::fclose(out);
+  const std::string text = read(dir.file("console.txt"));
+  EXPECT_EQ(text.find('\r'), std::string::npos) << "a file is not a terminal: no progress bar";
+  EXPECT_NE(text.find("  train batch 1 - "), std::string::npos) << text;
+  std::smatch m;
+  EXPECT_TRUE(std::regex_search(text, m, std::regex(
+      "Epoch 1/2 - [0-9.]+s - loss: 0.5000 - accuracy: 0.7500 - val_loss: 0.8000 - val_accuracy: 0.2500\n")))
+      << text;
+  EXPECT_TRUE(std::regex_search(text, m, std::regex(
+      "Epoch 2/2 - [0-9.]+s - loss: 0.3000 - accuracy: 1.0000 - val_loss: 0.7000 - val_accuracy: 0.5000\n")))
+      << text;
+  EXPECT_NE(text.find("Classification report (test, epoch 2)"), std::string::npos);
+  EXPECT_NE(text.find("Confusion matrix"), std::string::npos);
+}
+
+TEST(History, CsvInCsvLoggerLayoutAndJsonWithRunInformation) {
+  TempDir dir;
+  HistorySink sink(params_for("history", "{save_predictions: true}"));
+  sink.prepare(context_in(dir));
+  feed(sink);
+  const std::string csv = read(dir.file("out/history.csv"));
+  std::istringstream lines(csv);
+  std::string header, first, second;
+  std::getline(lines, header);
+  std::getline(lines, first);
+  std::getline(lines, second);
+  EXPECT_EQ(header, "epoch,accuracy,loss,val_accuracy,val_loss,lr,seconds");
+  EXPECT_EQ(first.substr(0, 45), "0,0.750000,0.500000,0.250000,0.800000,0.01,0.");
+  EXPECT_EQ(second.substr(0, 38), "1,1.000000,0.300000,0.500000,0.700000,");
+  const std::string json = read(dir.file("out/history.json"));
+  for (const char* needle : {"\"name\": \"synthetic\"", "\"seed\": 3", "\"finished\": true", "\"val_accuracy\": 0.5",
+                             "\"config\": \"name: synthetic <&>\\n\"", "\"pipeline\": \"0.1.0\"", "\"support\": 2",
+                             "\"confusion_matrix\": ["})
+    EXPECT_NE(json.find(needle), std::string::npos) << needle << "\n" << json;
+  const std::string predictions = read(dir.file("out/predictions.csv"));
+  EXPECT_EQ(predictions.substr(0, 44), "stream,index,label,predicted,p0,p1,p2\ntest,0");
+  EXPECT_EQ(std::count(predictions.begin(), predictions.end(), '\n'), 5) << "header and the last epoch's 4 rows";
+}
+
+TEST(History, UnwritableOutputFolderFailsBeforeTraining) {
+  TempDir dir;
+  std::ofstream(dir.file("file")) << "x";
+  HistorySink sink(params_for("history", "{csv: " + dir.file("file") + "/sub/history.csv}"));
+  EXPECT_THROW(sink.prepare(context_in(dir)), std::runtime_error);
+}
+
+TEST(TensorBoard, RecordFramingAndCrc32c) {
+  // CRC-32C check value from RFC 3720: "123456789" → 0xE3069283.
+  const std::string digits = "123456789";
+  EXPECT_EQ(crc32c(reinterpret_cast<const std::uint8_t*>(digits.data()), digits.size()), 0xE3069283u);
+  const std::string record = tfrecord("abc");
+  ASSERT_EQ(record.size(), 8u + 4 + 3 + 4);
+  EXPECT_EQ(record[0], 3);
+  EXPECT_EQ(record.substr(12, 3), "abc");
+}
+
+TEST(TensorBoard, WritesTrainAndValidationRuns) {
+  TempDir dir;
+  TensorBoardSink sink(params_for("tensorboard", ""));
+  sink.prepare(context_in(dir));
+  feed(sink);
+  int files = 0;
+  for (const auto& run : {"train", "validation"})
+    for (const auto& f : std::filesystem::directory_iterator(dir.path() / "out/logs" / run)) {
+      ++files;
+      EXPECT_EQ(f.path().filename().string().rfind("events.out.tfevents.", 0), 0u);
+      const std::string bytes = read(f.path().string());
+      EXPECT_NE(bytes.find("brain.Event:2"), std::string::npos);
+      EXPECT_NE(bytes.find("epoch_accuracy"), std::string::npos);
+    }
+  EXPECT_EQ(files, 2);
+}
+
+TEST(HtmlReport, SelfContainedWithChartsTablesImagesAndProfile) {
+  TempDir dir;
+  HtmlReportSink sink(params_for("html_report", "{max_images: 2}"));
+  pipeline::RunContext context = context_in(dir);
+  context.profile = [] {
+    pipeline::Profile p;
+    p.wall_seconds = 2;
+    p.stages.push_back({"model", "sequential", false, 10, 10, 1.5});
+    return p;
+  };
+  sink.prepare(context);
+  feed(sink);
+  const std::string html = read(dir.file("out/report.html"));
+  EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg")) << "no network resources";
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  EXPECT_EQ(std::count(html.begin(), html.end(), '<') > 100, true);
+  EXPECT_NE(html.find("<svg class=\"chart\""), std::string::npos);
+  EXPECT_NE(html.find("data-series=\"val_loss\""), std::string::npos);
+  EXPECT_NE(html.find("id=\"confusion\""), std::string::npos);
+  EXPECT_NE(html.find("Misclassified test images (2 of 2)"), std::string::npos) << "epoch 2 got two test images wrong";
+  EXPECT_NE(html.find("src=\"data:image/png;base64,iVBORw0KGgo"), std::string::npos) << "an embedded PNG";
+  EXPECT_NE(html.find("<td>model</td><td>sequential</td><td>10</td>"), std::string::npos);
+  EXPECT_NE(html.find("name: synthetic &lt;&amp;&gt;"), std::string::npos) << "config escaped";
+}
