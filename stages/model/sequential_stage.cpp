@@ -84,7 +84,8 @@ void SequentialModel::restore(const nn::Checkpoint& c, const std::string& name) 
     }
     training_.optimizer->iterations = std::stoull(header("iterations"));
   }
-  epoch_offset_ = std::stoi(header("epochs_done"));
+  // Training continues the checkpoint's epoch count; an evaluation is numbered by its own run.
+  epoch_offset_ = train_ ? std::stoi(header("epochs_done")) : 0;
 }
 
 void SequentialModel::save(int epochs_done) { nn::save_checkpoint(make_checkpoint(epochs_done), checkpoint_path_); }

@@ -53,28 +53,31 @@ void Conv2D::initialize(std::mt19937_64& rng) {
 
 double Conv2D::forward_flops() const { return 2.0 * static_cast<double>(out_h_ * out_w_ * patch_ * filters_); }
 
+// In NHWC the kw x in_c values of one kernel row are contiguous in the input, so each kernel row is one copy
+// (clipped at the borders), not kernel x in_c tiny ones.
 void Conv2D::im2col(const float* x, std::size_t samples, float* cols) const {
+  const std::size_t row_values = ksize_ * in_c_;
   for (std::size_t n = 0; n < samples; ++n) {
     const float* image = x + n * in_h_ * in_w_ * in_c_;
     for (std::size_t oh = 0; oh < out_h_; ++oh) {
       for (std::size_t ow = 0; ow < out_w_; ++ow) {
         float* row = cols + ((n * out_h_ + oh) * out_w_ + ow) * patch_;
+        const std::ptrdiff_t iw0 = static_cast<std::ptrdiff_t>(ow * stride_) - static_cast<std::ptrdiff_t>(pad_left_);
+        const std::size_t skip = iw0 < 0 ? static_cast<std::size_t>(-iw0) : 0;
+        const std::ptrdiff_t end = std::min<std::ptrdiff_t>(iw0 + static_cast<std::ptrdiff_t>(ksize_), static_cast<std::ptrdiff_t>(in_w_));
+        const std::size_t take = end > iw0 + static_cast<std::ptrdiff_t>(skip) ? static_cast<std::size_t>(end - iw0) - skip : 0;
         for (std::size_t kh = 0; kh < ksize_; ++kh) {
           const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * stride_ + kh) - static_cast<std::ptrdiff_t>(pad_top_);
-          float* dst = row + kh * ksize_ * in_c_;
-          if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(in_h_)) {
-            std::memset(dst, 0, ksize_ * in_c_ * sizeof(float));
+          float* dst = row + kh * row_values;
+          if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(in_h_) || take == 0) {
+            std::memset(dst, 0, row_values * sizeof(float));
             continue;
           }
-          for (std::size_t kw = 0; kw < ksize_; ++kw) {
-            const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * stride_ + kw) - static_cast<std::ptrdiff_t>(pad_left_);
-            if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(in_w_)) {
-              std::memset(dst + kw * in_c_, 0, in_c_ * sizeof(float));
-            } else {
-              std::memcpy(dst + kw * in_c_, image + (static_cast<std::size_t>(ih) * in_w_ + static_cast<std::size_t>(iw)) * in_c_,
-                          in_c_ * sizeof(float));
-            }
-          }
+          if (skip) std::memset(dst, 0, skip * in_c_ * sizeof(float));
+          std::memcpy(dst + skip * in_c_,
+                      image + (static_cast<std::size_t>(ih) * in_w_ + static_cast<std::size_t>(iw0 + static_cast<std::ptrdiff_t>(skip))) * in_c_,
+                      take * in_c_ * sizeof(float));
+          if (skip + take < ksize_) std::memset(dst + (skip + take) * in_c_, 0, (ksize_ - skip - take) * in_c_ * sizeof(float));
         }
       }
     }
@@ -83,21 +86,23 @@ void Conv2D::im2col(const float* x, std::size_t samples, float* cols) const {
 
 void Conv2D::col2im(const float* cols, std::size_t samples, float* dx) const {
   std::memset(dx, 0, samples * in_h_ * in_w_ * in_c_ * sizeof(float));
+  const std::size_t row_values = ksize_ * in_c_;
   for (std::size_t n = 0; n < samples; ++n) {
     float* image = dx + n * in_h_ * in_w_ * in_c_;
     for (std::size_t oh = 0; oh < out_h_; ++oh) {
       for (std::size_t ow = 0; ow < out_w_; ++ow) {
         const float* row = cols + ((n * out_h_ + oh) * out_w_ + ow) * patch_;
+        const std::ptrdiff_t iw0 = static_cast<std::ptrdiff_t>(ow * stride_) - static_cast<std::ptrdiff_t>(pad_left_);
+        const std::size_t skip = iw0 < 0 ? static_cast<std::size_t>(-iw0) : 0;
+        const std::ptrdiff_t end = std::min<std::ptrdiff_t>(iw0 + static_cast<std::ptrdiff_t>(ksize_), static_cast<std::ptrdiff_t>(in_w_));
+        if (end <= iw0 + static_cast<std::ptrdiff_t>(skip)) continue;
+        const std::size_t values = (static_cast<std::size_t>(end - iw0) - skip) * in_c_;
         for (std::size_t kh = 0; kh < ksize_; ++kh) {
           const std::ptrdiff_t ih = static_cast<std::ptrdiff_t>(oh * stride_ + kh) - static_cast<std::ptrdiff_t>(pad_top_);
           if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(in_h_)) continue;
-          for (std::size_t kw = 0; kw < ksize_; ++kw) {
-            const std::ptrdiff_t iw = static_cast<std::ptrdiff_t>(ow * stride_ + kw) - static_cast<std::ptrdiff_t>(pad_left_);
-            if (iw < 0 || iw >= static_cast<std::ptrdiff_t>(in_w_)) continue;
-            float* dst = image + (static_cast<std::size_t>(ih) * in_w_ + static_cast<std::size_t>(iw)) * in_c_;
-            const float* src = row + (kh * ksize_ + kw) * in_c_;
-            for (std::size_t c = 0; c < in_c_; ++c) dst[c] += src[c];
-          }
+          float* dst = image + (static_cast<std::size_t>(ih) * in_w_ + static_cast<std::size_t>(iw0 + static_cast<std::ptrdiff_t>(skip))) * in_c_;
+          const float* src = row + kh * row_values + skip * in_c_;
+          for (std::size_t v = 0; v < values; ++v) dst[v] += src[v];
         }
       }
     }

@@ -9,8 +9,9 @@
 namespace nn {
 
 namespace {
-// Columns of the kernel gradient per task: each task owns whole columns, so no reduction is needed.
-constexpr std::size_t kUnitsPerTask = 64;
+// Tasks split output columns, never the batch: each task reads its slice of the kernel once for all samples
+// (a split by rows would stream the whole kernel per task), and owns its outputs, so nothing is reduced.
+constexpr std::size_t kColumnsPerTask = 64;
 }  // namespace
 
 Dense::Dense(Shape input_shape, std::size_t units) : Layer(std::move(input_shape)), units_(units) {
@@ -36,17 +37,16 @@ void Dense::initialize(std::mt19937_64& rng) {
 void Dense::forward(const Tensor& x, Tensor& y, const PassContext&) {
   const std::size_t batch = x.shape()[0];
   ensure_shape(y, {batch, units_});
-  for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
-    float* out = y.data() + first * units_;
-    for (std::size_t r = first; r < last; ++r) std::memcpy(y.data() + r * units_, bias_.data(), units_ * sizeof(float));
-    gemm(false, false, last - first, units_, inputs_, 1.0f, x.data() + first * inputs_, inputs_, kernel_.data(), units_,
-         1.0f, out, units_);
+  for (std::size_t r = 0; r < batch; ++r) std::memcpy(y.data() + r * units_, bias_.data(), units_ * sizeof(float));
+  for_each_slice(units_, kColumnsPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+    gemm(false, false, batch, last - first, inputs_, 1.0f, x.data(), inputs_, kernel_.data() + first, units_, 1.0f,
+         y.data() + first, units_);
   });
 }
 
 void Dense::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
   const std::size_t batch = x.shape()[0];
-  for_each_slice(units_, kUnitsPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+  for_each_slice(units_, kColumnsPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     gemm(true, false, inputs_, last - first, batch, 1.0f, x.data(), inputs_, dy.data() + first, units_, 0.0f,
          kernel_grad_.data() + first, units_);
     for (std::size_t u = first; u < last; ++u) {
@@ -57,9 +57,10 @@ void Dense::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& d
   });
   if (!want_dx) return;
   ensure_shape(dx, {batch, inputs_});
-  for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
-    gemm(false, true, last - first, inputs_, units_, 1.0f, dy.data() + first * units_, units_, kernel_.data(), units_,
-         0.0f, dx.data() + first * inputs_, inputs_);
+  // dx = dy · kernelᵀ, split by columns of dx (= rows of the kernel).
+  for_each_slice(inputs_, 4 * kColumnsPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+    gemm(false, true, batch, last - first, units_, 1.0f, dy.data(), units_, kernel_.data() + first * units_, units_, 0.0f,
+         dx.data() + first, inputs_);
   });
 }
 
