@@ -1,0 +1,40 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "common/samples.hpp"
+#include "pipeline/registry.hpp"
+
+namespace {
+
+pipeline::Params params(const std::string& yaml) {
+  const auto* spec = pipeline::Registry::instance().find("gaussian_noise");
+  std::map<std::string, pipeline::ParamEntry> given;
+  for (const auto& kv : YAML::Load(yaml)) given[kv.first.as<std::string>()] = pipeline::ParamEntry{kv.second, {"t", 1, 1}};
+  return pipeline::resolve_params(spec->params, "noise", "t", given, {"t", 1, 1});
+}
+
+}  // namespace
+
+TEST(GaussianNoiseExample, IsRegisteredAddsSeededNoiseToTrainOnly) {
+  const auto* spec = pipeline::Registry::instance().find("gaussian_noise");
+  ASSERT_NE(spec, nullptr);
+  auto stage = spec->create(params("{stddev: 0.5}"));
+  auto& noise = dynamic_cast<pipeline::Transform&>(*stage);
+  pipeline::RunContext context;
+  context.seed = 9;
+  noise.prepare(context);
+  stages::TensorSample s;
+  s.index = 3;
+  s.x = xt::zeros<float>({std::size_t{50}, std::size_t{50}, std::size_t{1}});
+  const auto input = pipeline::Payload::of(s);
+  const auto a = noise.apply(input, "train").get<stages::TensorSample>();
+  const auto b = noise.apply(input, "train").get<stages::TensorSample>();
+  EXPECT_EQ(a.x, b.x) << "same sample and seed, same noise";
+  double sum = 0, sq = 0;
+  for (float v : a.x) sum += v, sq += v * v;
+  const double mean = sum / 2500, stddev = std::sqrt(sq / 2500 - mean * mean);
+  EXPECT_NEAR(mean, 0.0, 0.05);
+  EXPECT_NEAR(stddev, 0.5, 0.05);
+  EXPECT_EQ(noise.apply(input, "test").get<stages::TensorSample>().x, s.x) << "test stream untouched";
+}
