@@ -20,8 +20,9 @@ const char* kUsage =
     "usage: pipeline <command> [options]\n"
     "\n"
     "commands:\n"
-    "  run CONFIG [--set KEY=VALUE]... [--threads N] [--profile]\n"
-    "                        validate CONFIG, then run it\n"
+    "  run CONFIG [--set KEY=VALUE]... [--threads N] [--profile] [--resume]\n"
+    "                        validate CONFIG, then run it; --resume continues an interrupted run from\n"
+    "                        its newest checkpoint\n"
     "  validate CONFIG [--set KEY=VALUE]...\n"
     "                        check CONFIG without running it (types, parameters, wiring)\n"
     "  stages [TYPE]         list every stage type with its parameters, defaults and docs\n"
@@ -38,6 +39,7 @@ struct Args {
   std::vector<std::string> overrides;
   int threads = 0;
   bool profile = false;
+  bool resume = false;
 };
 
 struct UsageError : std::runtime_error {
@@ -70,6 +72,8 @@ Args parse_args(int argc, char** argv) {
       }
     } else if (w == "--profile") {
       args.profile = true;
+    } else if (w == "--resume") {
+      args.resume = true;
     } else if (!w.empty() && w[0] == '-') {
       throw UsageError("unknown option '" + w + "'");
     } else if (args.config.empty()) {
@@ -159,12 +163,13 @@ int run(const Args& args) {
   RunOptions options;
   options.threads = args.threads;
   options.profile = args.profile;
+  options.resume = args.resume;
   Profile profile = pipeline.run(options);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   if (args.profile) std::cout << "\nprofile:\n" << profile.table();
   if (stop_flag().load()) {
-    std::cerr << "pipeline: interrupted; stages finished cleanly\n";
+    std::cerr << "pipeline: interrupted; stages finished cleanly (continue with --resume)\n";
     return kExitInterrupted;
   }
   return kExitOk;

@@ -172,14 +172,33 @@ Profile Pipeline::run(const RunOptions& options) {
   context.stop_requested = &g_stop_requested;
   context.profile = snapshot;
 
-  for (auto& node : stages_) {
+  auto guarded = [](const StageNode& node, auto&& action) {
     try {
-      node.stage->prepare(context);
+      action();
     } catch (const StageError&) {
       throw;
     } catch (const std::exception& e) {
       throw StageError(node.name, e.what());
     }
+  };
+  for (auto& node : stages_) guarded(node, [&] { node.stage->prepare(context); });
+  if (options.resume) {
+    std::optional<int> resume_epoch;
+    std::string authority;
+    for (auto& node : stages_) {
+      std::optional<int> epoch;
+      guarded(node, [&] { epoch = node.stage->restore(context); });
+      if (!epoch) continue;
+      if (resume_epoch && *resume_epoch != *epoch)
+        throw StageError(node.name, "its checkpoint continues from epoch " + std::to_string(*epoch + 1) + " but '" +
+                                        authority + "' continues from epoch " + std::to_string(*resume_epoch + 1));
+      resume_epoch = epoch;
+      authority = node.name;
+    }
+    if (!resume_epoch)
+      throw StageError(config_.name, "--resume: no stage found a checkpoint to resume from (has this run saved one?)");
+    context.first_epoch = *resume_epoch;
+    for (auto& node : stages_) guarded(node, [&] { node.stage->continue_from(*resume_epoch); });
   }
 
   std::vector<Source*> sources;
@@ -213,7 +232,7 @@ Profile Pipeline::run(const RunOptions& options) {
 
     // The driver walks epoch by epoch, source by source, so the interleaving of streams is fixed.
     struct DriverState {
-      int epoch = 0;
+      int epoch = 0;  // set to the first epoch below
       std::size_t source = 0;
       bool epoch_started = false;
       bool ending = false;
@@ -221,6 +240,7 @@ Profile Pipeline::run(const RunOptions& options) {
       std::size_t ends_sent = 0;
       std::array<std::uint64_t, kMaxOrderSlots> next{};
     } driver;
+    driver.epoch = context.first_epoch;
     const int epochs = config_.epochs;
 
     flow::input_node<Message> input(g, [&](oneapi::tbb::flow_control& control) -> Message {
@@ -232,7 +252,7 @@ Profile Pipeline::run(const RunOptions& options) {
           control.stop();
           return m;
         }
-        if (!driver.ending && (g_stop_requested.load() || driver.epoch == epochs)) {
+        if (!driver.ending && (g_stop_requested.load() || driver.epoch >= epochs)) {
           driver.ending = true;
           driver.interrupted = driver.epoch < epochs;
         }
@@ -244,7 +264,7 @@ Profile Pipeline::run(const RunOptions& options) {
           k = driver.ends_sent++;
           m.kind = Kind::EndOfStream;
           m.interrupted = driver.interrupted;
-          m.epoch = std::min(driver.epoch, epochs - 1);
+          m.epoch = std::max(0, std::min(driver.epoch, epochs - 1));
         } else {
           BusyTimer timer(counters[source_nodes[k]]);
           if (!driver.epoch_started) {

@@ -38,7 +38,11 @@ void SequentialModel::prepare(const pipeline::RunContext& context) {
   training_.schedule.total_epochs = context.epochs;
   if (checkpoint_path_.empty()) checkpoint_path_ = (context.output_dir / "model.ckpt").string();
   network_.network->initialize(mix_seed(seed_, hash_name("weights")));
-  if (!load_path_.empty()) restore(nn::load_checkpoint(load_path_), load_path_);
+  if (!load_path_.empty()) {
+    load_weights(nn::load_checkpoint(load_path_), load_path_);
+    // Training continues the checkpoint's epoch count; an evaluation is numbered by its own run.
+    epoch_offset_ = train_ ? epochs_done_in_checkpoint_ : 0;
+  }
   if (train_) {
     // Fail before training, not after it, when the checkpoint cannot be written.
     const std::filesystem::path dir = std::filesystem::path(checkpoint_path_).parent_path();
@@ -48,20 +52,28 @@ void SequentialModel::prepare(const pipeline::RunContext& context) {
   }
 }
 
-nn::Checkpoint SequentialModel::make_checkpoint(int epochs_done) {
+nn::Checkpoint SequentialModel::make_checkpoint() {
   nn::Checkpoint c;
   c.header["architecture"] = network_.network->architecture();
   c.header["optimizer"] = training_.optimizer->type();
   c.header["iterations"] = std::to_string(training_.optimizer->iterations);
-  c.header["epochs_done"] = std::to_string(epochs_done);
+  c.header["epochs_done"] = std::to_string(run_epochs_done_ + epoch_offset_);
+  c.header["run_epochs_done"] = std::to_string(run_epochs_done_);
   c.header["seed"] = std::to_string(seed_);
+  std::string partial;
+  char buf[96];
+  for (const auto& t : trained_) {
+    std::snprintf(buf, sizeof buf, "%a,%zu,%a;", t.loss, t.correct, t.learning_rate);
+    partial += buf;
+  }
+  c.header["partial_epoch_batches"] = partial;
   auto parameters = network_.network->parameters();
   for (const auto& p : parameters) c.tensors.emplace_back(p.name, *p.value);
   for (const auto& [name, tensor] : training_.optimizer->state(parameters)) c.tensors.emplace_back(name, *tensor);
   return c;
 }
 
-void SequentialModel::restore(const nn::Checkpoint& c, const std::string& name) {
+void SequentialModel::load_weights(const nn::Checkpoint& c, const std::string& name) {
   const std::string architecture = network_.network->architecture();
   auto header = [&](const std::string& key) {
     auto it = c.header.find(key);
@@ -80,15 +92,51 @@ void SequentialModel::restore(const nn::Checkpoint& c, const std::string& name) 
   if (header("optimizer") == training_.optimizer->type()) {
     for (auto& [state_name, tensor] : training_.optimizer->state(parameters)) {
       const nn::Tensor* t = c.find(state_name);
-      if (t && t->shape() == tensor->shape()) *tensor = *t;
+      if (!t || t->shape() != tensor->shape()) throw nn::CheckpointError(name + ": checkpoint lacks optimizer state '" + state_name + "'");
+      *tensor = *t;
     }
     training_.optimizer->iterations = std::stoull(header("iterations"));
   }
-  // Training continues the checkpoint's epoch count; an evaluation is numbered by its own run.
-  epoch_offset_ = train_ ? std::stoi(header("epochs_done")) : 0;
+  try {
+    epochs_done_in_checkpoint_ = std::stoi(header("epochs_done"));
+    run_epochs_in_checkpoint_ = c.header.count("run_epochs_done") ? std::stoi(header("run_epochs_done")) : epochs_done_in_checkpoint_;
+  } catch (const std::logic_error&) {
+    throw nn::CheckpointError(name + ": checkpoint has a malformed epoch count");
+  }
+  checkpoint_partial_.clear();
+  auto partial = c.header.find("partial_epoch_batches");
+  if (partial == c.header.end()) return;
+  std::size_t start = 0;
+  const std::string& text = partial->second;
+  while (start < text.size()) {
+    const std::size_t end = text.find(';', start);
+    TrainedBatch t;
+    char* rest = nullptr;
+    const std::string item = text.substr(start, end - start);
+    t.loss = std::strtod(item.c_str(), &rest);
+    if (*rest != ',') throw nn::CheckpointError(name + ": malformed partial epoch record");
+    t.correct = std::strtoull(rest + 1, &rest, 10);
+    if (*rest != ',') throw nn::CheckpointError(name + ": malformed partial epoch record");
+    t.learning_rate = std::strtod(rest + 1, &rest);
+    checkpoint_partial_.push_back(t);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
 }
 
-void SequentialModel::save(int epochs_done) { nn::save_checkpoint(make_checkpoint(epochs_done), checkpoint_path_); }
+std::optional<int> SequentialModel::restore(const pipeline::RunContext&) {
+  if (!train_ || !std::filesystem::exists(checkpoint_path_)) return std::nullopt;
+  load_weights(nn::load_checkpoint(checkpoint_path_), checkpoint_path_);
+  epoch_offset_ = epochs_done_in_checkpoint_ - run_epochs_in_checkpoint_;
+  run_epochs_done_ = run_epochs_in_checkpoint_;
+  replay_ = checkpoint_partial_;
+  replay_epoch_ = run_epochs_done_;
+  std::cerr << "model: resuming from " << checkpoint_path_ << " at epoch " << run_epochs_done_ + epoch_offset_ + 1
+            << (replay_.empty() ? "" : ", after " + std::to_string(replay_.size()) + " trained batches") << "\n";
+  return run_epochs_done_;
+}
+
+void SequentialModel::save() { nn::save_checkpoint(make_checkpoint(), checkpoint_path_); }
 
 void SequentialModel::consume(const pipeline::Payload& input, std::string_view stream, pipeline::Emitter& out) {
   const Batch& b = input.get<Batch>();
@@ -102,6 +150,27 @@ void SequentialModel::consume(const pipeline::Payload& input, std::string_view s
   if (b.y.shape()[1] != network_.network->output_shape()[0])
     throw std::runtime_error("targets have " + std::to_string(b.y.shape()[1]) + " classes but the model outputs " +
                              std::to_string(network_.network->output_shape()[0]));
+  BatchResult r;
+  r.stream = std::string(stream);
+  r.training = training;
+  r.epoch = epoch;
+  r.epochs = epochs_ + epoch_offset_;
+  r.batch = b.number;
+  auto known = batches_per_epoch_.find(r.stream);
+  r.batches_per_epoch = known == batches_per_epoch_.end() ? 0 : known->second;
+  batches_seen_[r.stream] = b.number + 1;
+  r.labels = b.labels;
+  r.indices = b.indices;
+  if (training && b.epoch == replay_epoch_ && static_cast<std::size_t>(b.number) < replay_.size()) {
+    // Trained on before the interruption: report what it gave then, do not train twice.
+    const TrainedBatch& t = replay_[static_cast<std::size_t>(b.number)];
+    trained_.push_back(t);
+    r.loss = t.loss;
+    r.correct = t.correct;
+    r.learning_rate = t.learning_rate;
+    out.emit(pipeline::Payload::of(std::move(r)));
+    return;
+  }
   nn::ensure_shape(input_, nn::batch_shape(b.size(), shape));
   std::copy(b.x.data(), b.x.data() + b.x.size(), input_.data());
   nn::Tensor targets = b.y;
@@ -119,23 +188,12 @@ void SequentialModel::consume(const pipeline::Payload& input, std::string_view s
   if (training) {
     network_.network->backward(grad_);
     training_.optimizer->step(network_.network->parameters(), rate);
+    trained_.push_back(TrainedBatch{loss.loss, rate, loss.correct});
   }
-
-  BatchResult r;
-  r.stream = std::string(stream);
-  r.training = training;
-  r.epoch = epoch;
-  r.epochs = epochs_ + epoch_offset_;
-  r.batch = b.number;
-  auto known = batches_per_epoch_.find(r.stream);
-  r.batches_per_epoch = known == batches_per_epoch_.end() ? 0 : known->second;
-  batches_seen_[r.stream] = b.number + 1;
   r.loss = loss.loss;
   r.correct = loss.correct;
   r.learning_rate = rate;
   r.predicted = std::move(loss.predicted);
-  r.labels = b.labels;
-  r.indices = b.indices;
   r.probabilities = xt::xtensor<float, 2>::from_shape({b.size(), probabilities_.shape()[1]});
   std::copy(probabilities_.data(), probabilities_.data() + probabilities_.size(), r.probabilities.data());
   r.inputs = std::shared_ptr<const Batch>(std::make_shared<pipeline::Payload>(input), &b);
@@ -145,17 +203,18 @@ void SequentialModel::consume(const pipeline::Payload& input, std::string_view s
 void SequentialModel::on_epoch_end(int epoch, pipeline::Emitter&) {
   for (const auto& [stream, n] : batches_seen_) batches_per_epoch_[stream] = n;
   batches_seen_.clear();
-  last_epoch_ = epoch;
-  const int done = epoch + 1 + epoch_offset_;
-  if (train_ && checkpoint_every_ > 0 && done % checkpoint_every_ == 0 && epoch + 1 < epochs_) save(done);
+  trained_.clear();
+  run_epochs_done_ = epoch + 1;
+  if (train_ && checkpoint_every_ > 0 && run_epochs_done_ % checkpoint_every_ == 0 && run_epochs_done_ < epochs_) save();
 }
 
 void SequentialModel::finish(bool interrupted, pipeline::Emitter&) {
   if (!train_) return;
-  const int done = last_epoch_ + 1 + epoch_offset_;
-  save(done);
+  save();
   if (interrupted)
-    std::cerr << "model: interrupted; saved the weights after " << done << " complete epoch(s) to " << checkpoint_path_ << "\n";
+    std::cerr << "model: interrupted; saved the model after " << run_epochs_done_ + epoch_offset_ << " complete epoch(s)"
+              << (trained_.empty() ? "" : " and " + std::to_string(trained_.size()) + " batches") << " to "
+              << checkpoint_path_ << "\n";
 }
 
 static pipeline::StageSpec sequential_spec() {

@@ -1,4 +1,5 @@
 #pragma once
+#include <optional>
 #include <string>
 
 #include "model/model_config.hpp"
@@ -20,13 +21,22 @@ class SequentialModel : public pipeline::Processor {
   void on_epoch_end(int epoch, pipeline::Emitter& out) override;
   void finish(bool interrupted, pipeline::Emitter& out) override;
 
+  // --resume: loads <checkpoint> and continues from the epoch it was saved in; train batches it had already
+  // trained on are not trained again, their recorded results are replayed so the sinks' metrics match an
+  // uninterrupted run exactly.
+  std::optional<int> restore(const pipeline::RunContext& context) override;
+
   nn::Sequential& network() { return *network_.network; }
-  nn::Checkpoint make_checkpoint(int epochs_done);
-  void restore(const nn::Checkpoint& checkpoint, const std::string& name);
+  nn::Checkpoint make_checkpoint();
+  void load_weights(const nn::Checkpoint& checkpoint, const std::string& name);
   const std::string& checkpoint_path() const { return checkpoint_path_; }
 
  private:
-  void save(int epochs_done);
+  struct TrainedBatch {
+    double loss = 0, learning_rate = 0;
+    std::size_t correct = 0;
+  };
+  void save();
 
   NetworkSpec network_;
   TrainingSpec training_;
@@ -37,8 +47,14 @@ class SequentialModel : public pipeline::Processor {
   std::string load_path_;
   std::uint64_t seed_ = 0;
   int epochs_ = 1;
-  int epoch_offset_ = 0;  // epochs already done in a loaded checkpoint
-  int last_epoch_ = -1;
+  int epoch_offset_ = 0;     // epochs a `load`ed checkpoint had done before this run
+  int run_epochs_done_ = 0;  // complete epochs of this run (engine numbering)
+  std::vector<TrainedBatch> trained_;  // this epoch's train batches so far
+  std::vector<TrainedBatch> replay_;   // from a resumed checkpoint, for epoch replay_epoch_
+  int replay_epoch_ = -1;
+  // What load_weights() read besides tensors.
+  int epochs_done_in_checkpoint_ = 0, run_epochs_in_checkpoint_ = 0;
+  std::vector<TrainedBatch> checkpoint_partial_;
   std::string summary_;
   std::map<std::string, std::int64_t> batches_seen_;  // per stream, in the current epoch
   std::map<std::string, std::int64_t> batches_per_epoch_;

@@ -1,6 +1,8 @@
 #include "sink/history.hpp"
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include "common/json_writer.hpp"
 #include "common/output_file.hpp"
@@ -44,11 +46,32 @@ void HistorySink::consume(const pipeline::Payload& input, std::string_view, pipe
   }
 }
 
+void HistorySink::continue_from(int epoch) {
+  std::ifstream in(csv_path_);
+  std::string line;
+  if (!std::getline(in, line)) return;
+  std::vector<std::string> columns;
+  std::stringstream header(line);
+  for (std::string c; std::getline(header, c, ',');) columns.push_back(c);
+  while (std::getline(in, line)) {
+    std::map<std::string, std::string> row;
+    std::stringstream cells(line);
+    std::size_t k = 0;
+    for (std::string c; std::getline(cells, c, ',') && k < columns.size(); ++k) row[columns[k]] = c;
+    if (row.count("epoch") && std::stoi(row["epoch"]) < epoch) earlier_rows_.push_back(std::move(row));
+  }
+}
+
 std::string HistorySink::csv() const {
   const auto names = history_.metric_names();
   std::string out = "epoch";
   for (const auto& n : names) out += "," + n;
   out += ",lr,seconds\n";
+  for (const auto& row : earlier_rows_) {
+    out += row.count("epoch") ? row.at("epoch") : "";
+    for (const auto& n : names) out += "," + (row.count(n) ? row.at(n) : std::string());
+    out += "," + (row.count("lr") ? row.at("lr") : std::string()) + "," + (row.count("seconds") ? row.at("seconds") : std::string()) + "\n";
+  }
   char buf[64];
   for (const auto& row : history_.rows()) {
     out += std::to_string(row.epoch - 1);  // CSVLogger counts epochs from 0
@@ -74,6 +97,18 @@ std::string HistorySink::json(bool finished, bool interrupted) const {
   w.field("finished", finished).field("interrupted", interrupted);
   const auto names = history_.metric_names();
   w.key("history").begin_array();
+  for (const auto& row : earlier_rows_) {
+    w.begin_object();
+    for (const auto& [column, value] : row) {
+      char* end = nullptr;
+      const double number = std::strtod(value.c_str(), &end);
+      if (column == "epoch")
+        w.field("epoch", std::stoi(value) + 1);
+      else if (end != value.c_str() && *end == '\0')
+        w.field(column, number);
+    }
+    w.end_object();
+  }
   for (const auto& row : history_.rows()) {
     w.begin_object().field("epoch", row.epoch);
     for (const auto& n : names) w.field(n, history_.metric(row, n));

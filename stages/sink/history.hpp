@@ -16,6 +16,8 @@ class HistorySink : public pipeline::Processor {
   void consume(const pipeline::Payload& input, std::string_view, pipeline::Emitter&) override;
   void on_epoch_end(int epoch, pipeline::Emitter&) override;
   void finish(bool interrupted, pipeline::Emitter&) override;
+  // A resumed run keeps the rows its history.csv already has for the epochs before `epoch`.
+  void continue_from(int epoch) override;
   std::string csv() const;
   std::string json(bool finished, bool interrupted) const;
 
@@ -25,6 +27,7 @@ class HistorySink : public pipeline::Processor {
   bool write_predictions_;
   EpochHistory history_;
   pipeline::RunContext context_;
+  std::vector<std::map<std::string, std::string>> earlier_rows_;  // from a resumed run's CSV, by column
   std::string predictions_;  // rows of the evaluated streams in the current epoch
   std::string last_predictions_;
 };

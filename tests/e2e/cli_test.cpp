@@ -123,3 +123,40 @@ TEST(Cli, SmokeTrainingOnRealMnistLearnsAndWritesItsOutputs) {
   EXPECT_NE(r.output.find("profile:"), std::string::npos);
   EXPECT_TRUE(std::filesystem::exists(dir.file("out/model.ckpt")));
 }
+
+TEST(Cli, SameSeedGivesBitIdenticalModelsOnOneAndTwoThreads) {
+  REQUIRE_MNIST();
+  TempDir dir;
+  std::vector<std::string> models, histories;
+  for (const char* threads : {"1", "2"}) {
+    const std::string out = dir.file(std::string("t") + threads);
+    auto r = run(std::string("run configs/lenet_mnist_quick.yaml --threads ") + threads + mnist_vars() + " --set output_dir=" + out);
+    ASSERT_EQ(r.code, 0) << r.output;
+    std::ifstream model(out + "/model.ckpt", std::ios::binary);
+    models.emplace_back((std::istreambuf_iterator<char>(model)), std::istreambuf_iterator<char>());
+    std::ifstream history(out + "/history.csv");
+    std::string header, row;
+    std::getline(history, header);
+    std::getline(history, row);
+    histories.push_back(row.substr(0, row.rfind(',')));  // all but the seconds
+  }
+  EXPECT_GT(models[0].size(), 1000000u);
+  EXPECT_TRUE(models[0] == models[1]) << "weights differ between --threads 1 and 2";
+  EXPECT_EQ(histories[0], histories[1]);
+}
+
+TEST(Cli, UnwritableOutputFolderFailsBeforeTraining) {
+  REQUIRE_MNIST();
+  auto r = run("run configs/lenet_mnist_quick.yaml" + mnist_vars() + " --set output_dir=/proc/pipeline-cannot-write-here");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("cannot create"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("Epoch 1/1"), std::string::npos) << "failed only after training";
+}
+
+TEST(Cli, ResumeWithoutCheckpointIsAClearError) {
+  REQUIRE_MNIST();
+  TempDir dir;
+  auto r = run("run configs/lenet_mnist_quick.yaml --resume" + mnist_vars() + " --set output_dir=" + dir.file("none"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("no stage found a checkpoint to resume from"), std::string::npos) << r.output;
+}

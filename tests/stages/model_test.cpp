@@ -284,14 +284,14 @@ TEST(ModelStage, CheckpointOfAnotherArchitectureIsRejected) {
       "  m: {type: sequential, inputs: b, layers: [flatten, {dense: {units: 10}}]}\n",
       "a.yaml"));
   auto& model = dynamic_cast<stages::SequentialModel&>(small.stage("m"));
-  save_checkpoint(model.make_checkpoint(1), dir.file("m.ckpt"));
+  save_checkpoint(model.make_checkpoint(), dir.file("m.ckpt"));
   auto other = pipeline::Pipeline::build(pipeline::parse_config(
       "stages:\n  s: {type: idx_reader, images: a, labels: b}\n  sc: {type: scale, inputs: s}\n"
       "  h: {type: one_hot, inputs: sc}\n  b: {type: shuffle_batcher, inputs: h}\n"
       "  m: {type: sequential, inputs: b, layers: [flatten, {dense: {units: 20}}, {dense: {units: 10}}]}\n",
       "b.yaml"));
   try {
-    dynamic_cast<stages::SequentialModel&>(other.stage("m")).restore(load_checkpoint(dir.file("m.ckpt")), "m.ckpt");
+    dynamic_cast<stages::SequentialModel&>(other.stage("m")).load_weights(load_checkpoint(dir.file("m.ckpt")), "m.ckpt");
     FAIL();
   } catch (const CheckpointError& e) {
     EXPECT_NE(std::string(e.what()).find("checkpoint is of a different network"), std::string::npos);

@@ -29,6 +29,7 @@ struct StageNode {
 struct RunOptions {
   int threads = 0;  // overrides the config when > 0
   bool profile = false;
+  bool resume = false;  // continue from the stages' newest checkpoint (see Stage::restore)
 };
 
 class Pipeline {

@@ -21,6 +21,7 @@ struct RunContext {
   std::string config_text;  // the resolved config, for reports
   std::uint64_t seed = 0;
   int epochs = 1;
+  int first_epoch = 0;  // > 0 when a run resumes
   int threads = 1;
   std::filesystem::path output_dir;
   const std::atomic<bool>* stop_requested = nullptr;  // set on SIGINT/SIGTERM
@@ -37,6 +38,11 @@ class Stage {
   // Optional human-readable description shown by `pipeline validate` and at the start of a run
   // (e.g. a model's layer table).
   virtual std::string summary() const { return {}; }
+  // `pipeline run --resume`, first call: a stage that keeps checkpoints restores its newest one and returns
+  // the epoch the run continues from (it may be mid-way through that epoch).
+  virtual std::optional<int> restore(const RunContext&) { return std::nullopt; }
+  // Second call, on every stage: the run continues from `epoch` (e.g. a history sink keeps earlier rows).
+  virtual void continue_from(int /*epoch*/) {}
 };
 
 // Produces the items of one stream (e.g. "train"), once per epoch. Called serially.
