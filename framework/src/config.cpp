@@ -19,6 +19,12 @@ SourceLocation at(const std::string& file, const YAML::Node& node) {
   return SourceLocation{file, node.Mark().line + 1, node.Mark().column + 1};
 }
 
+// Map keys must be plain names; YAML also allows lists or maps as keys, which no setting uses.
+std::string key_name(const YAML::Node& key, const std::string& file) {
+  if (!key.IsScalar()) throw ConfigError(at(file, key), "", "a key must be a plain name, not a list or map");
+  return key.Scalar();
+}
+
 std::vector<std::string> split(const std::string& text, char sep) {
   std::vector<std::string> parts;
   std::string part;
@@ -74,7 +80,8 @@ std::vector<OverrideSite> apply_overrides(YAML::Node& root, const std::vector<st
     if (!stages.IsMap() || !stages[path[0]].IsDefined()) {
       std::vector<std::string> names;
       if (stages.IsMap())
-        for (const auto& kv : stages) names.push_back(kv.first.as<std::string>());
+        for (const auto& kv : stages)
+          if (kv.first.IsScalar()) names.push_back(kv.first.Scalar());
       std::string hint = closest_match(path[0], names);
       std::string list;
       for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
@@ -159,7 +166,7 @@ PipelineConfig parse_config(const std::string& text, const std::string& file,
   const std::vector<OverrideSite> sites = apply_overrides(root, overrides);
 
   for (const auto& kv : root) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = key_name(kv.first, file);
     if (!kTopLevelScalars.count(key) && key != "vars" && key != "stages") {
       std::vector<std::string> known(kTopLevelScalars.begin(), kTopLevelScalars.end());
       known.push_back("vars");
@@ -175,8 +182,8 @@ PipelineConfig parse_config(const std::string& text, const std::string& file,
     if (!root["vars"].IsMap()) throw ConfigError(at(file, root["vars"]), "", "'vars' must be a map of name: value");
     for (const auto& kv : root["vars"]) {
       if (!kv.second.IsScalar())
-        throw ConfigError(at(file, kv.second), "", "variable '" + kv.first.as<std::string>() + "' must be a scalar");
-      vars[kv.first.as<std::string>()] = kv.second.Scalar();
+        throw ConfigError(at(file, kv.second), "", "variable '" + key_name(kv.first, file) + "' must be a scalar");
+      vars[key_name(kv.first, file)] = kv.second.Scalar();
     }
   }
 
@@ -217,7 +224,7 @@ PipelineConfig parse_config(const std::string& text, const std::string& file,
 
   for (const auto& kv : stages) {
     StageConfig stage;
-    stage.name = kv.first.as<std::string>();
+    stage.name = key_name(kv.first, file);
     stage.where = at(file, kv.first);
     if (!valid_name(stage.name))
       throw ConfigError(stage.where, stage.name, "a stage name is letters, digits, '_' or '-', not starting with a digit");
@@ -228,7 +235,7 @@ PipelineConfig parse_config(const std::string& text, const std::string& file,
     stage.type = body["type"].Scalar();
     stage.type_where = at(file, body["type"]);
     for (const auto& field : body) {
-      const std::string key = field.first.as<std::string>();
+      const std::string key = key_name(field.first, file);
       if (key == "type") continue;
       if (key == "inputs" || key == "input") {
         const YAML::Node& inputs = field.second;

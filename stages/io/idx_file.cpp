@@ -146,8 +146,14 @@ IdxArray parse_idx(const std::vector<std::uint8_t>& bytes, const std::string& na
                    (gz ? "cannot hold that much (" : "has only ") + std::to_string(gz ? bytes.size() : available) +
                    (gz ? " compressed bytes)" : " bytes after the header; it is truncated"));
   }
-  array.data.resize(static_cast<std::size_t>(payload));
-  read(array.data.data(), array.data.size(), "data");
+  // Grow with the data actually present, so a header that lies costs no more memory than the file holds.
+  constexpr std::size_t kChunk = std::size_t{1} << 20;
+  while (array.data.size() < payload) {
+    const std::size_t done = array.data.size();
+    const std::size_t chunk = std::min<std::size_t>(kChunk, static_cast<std::size_t>(payload) - done);
+    array.data.resize(done + chunk);
+    read(array.data.data() + done, chunk, "data");
+  }
   if (gz) {
     inflater->expect_end();
   } else if (raw_pos != bytes.size()) {

@@ -78,7 +78,8 @@ class Options {
   void reject_unknown() const {
     if (!node_.IsMap()) return;
     for (const auto& kv : node_) {
-      const std::string key = kv.first.as<std::string>();
+      if (!kv.first.IsScalar()) fail_(kv.first, what_ + ": an option name must be a plain name");
+      const std::string key = kv.first.Scalar();
       if (!used_.count(key)) {
         std::string list;
         for (const auto& u : used_) list += (list.empty() ? "" : ", ") + u;
@@ -124,7 +125,8 @@ NetworkSpec build_network(const YAML::Node& layers, const nn::Shape& input_shape
     if (entry.IsScalar()) {
       type = entry.Scalar();
     } else if (entry.IsMap() && entry.size() == 1) {
-      type = entry.begin()->first.as<std::string>();
+      if (!entry.begin()->first.IsScalar()) fail(entry, "layer " + std::to_string(i) + ": a layer type must be a plain name");
+      type = entry.begin()->first.Scalar();
       options = entry.begin()->second;
     } else {
       fail(entry, "layer " + std::to_string(i) + ": write a layer as {type: {options}} or as a bare type name");
