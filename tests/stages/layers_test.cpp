@@ -211,3 +211,17 @@ TEST(SoftmaxCrossEntropy, KnownValuesStableOnHugeLogitsAndGradient) {
   EXPECT_FLOAT_EQ(grad(1, 1), -0.5f);  // (0 - 1) / 2
   EXPECT_FLOAT_EQ(grad(0, 0), -0.25f);
 }
+
+#include "model/nn/blas_select.hpp"
+
+TEST(BlasSelect, ReplacesOnlyFallbackKernelsWithTheBestTheCpuRuns) {
+  nn::CpuFeatures avx512{true, true, true, true, true, true, true};
+  nn::CpuFeatures avx2{true, true, true, false, false, false, false};
+  nn::CpuFeatures sse{};
+  EXPECT_EQ(nn::better_openblas_core("Prescott", avx512), "SkylakeX");
+  EXPECT_EQ(nn::better_openblas_core("Prescott", avx2), "Haswell");
+  EXPECT_EQ(nn::better_openblas_core("Prescott", sse), "");
+  EXPECT_EQ(nn::better_openblas_core("Zen", avx2), "") << "a kernel OpenBLAS chose on purpose stays";
+  EXPECT_EQ(nn::better_openblas_core("SkylakeX", avx512), "");
+  EXPECT_EQ(nn::better_openblas_core("Haswell", avx512), "");
+}
