@@ -8,6 +8,7 @@ lr 0.01, batch 128, reshuffled every epoch. Data is preloaded as tensors so load
 
   /usr/bin/python3 bench/reference/lenet_torch.py --data data/mnist --epochs 20 --threads 2 [--best] [--json out.json]
   --best: channels_last memory format (the setting PyTorch is fastest with on this CPU)
+  --bench N: no training run; time N training batches (after warm-up) and inference on the test set, print JSON
 """
 import argparse
 import gzip
@@ -65,6 +66,37 @@ def evaluate(model, x, y, batch, fmt):
     return total / len(x), correct / len(x)
 
 
+def bench(model, opt, loss_fn, x_train, y_train, x_test, y_test, args, fmt):
+    """Steady-state images/s, as build/bench/train_bench measures ours: median of --repeats."""
+    batches = [(x_train[i:i + args.batch].contiguous(memory_format=fmt), y_train[i:i + args.batch])
+               for i in range(0, args.batch * args.bench, args.batch)]
+    test = [x_test[i:i + args.batch].contiguous(memory_format=fmt) for i in range(0, len(x_test), args.batch)]
+
+    def step(xb, yb):
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(xb), yb).backward()
+        opt.step()
+
+    model.train()
+    for xb, yb in batches[:5]:
+        step(xb, yb)
+    train, infer = [], []
+    for _ in range(args.repeats):
+        model.train()
+        start = time.perf_counter()
+        for xb, yb in batches:
+            step(xb, yb)
+        train.append(args.batch * len(batches) / (time.perf_counter() - start))
+        model.eval()
+        start = time.perf_counter()
+        with torch.no_grad():
+            for xb in test:
+                model(xb)
+        infer.append(len(x_test) / (time.perf_counter() - start))
+    print(json.dumps({"threads": args.threads, "best": args.best, "train_images_per_second": sorted(train)[len(train) // 2],
+                      "inference_images_per_second": sorted(infer)[len(infer) // 2], "torch": torch.__version__}))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data", default="data/mnist")
@@ -75,6 +107,8 @@ def main():
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--best", action="store_true", help="channels_last memory format")
     p.add_argument("--json", help="write the per-epoch history here")
+    p.add_argument("--bench", type=int, default=0, help="time this many training batches and print JSON")
+    p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -84,6 +118,9 @@ def main():
     model = lenet().to(memory_format=fmt)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
+    if args.bench:
+        bench(model, opt, loss_fn, x_train, y_train, x_test, y_test, args, fmt)
+        return
     history = []
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, best={args.best}", flush=True)
     for epoch in range(args.epochs):

@@ -1,5 +1,6 @@
 #include "model/model_config.hpp"
 
+#include <cstdio>
 #include <optional>
 #include <set>
 
@@ -45,8 +46,11 @@ class Options {
     } catch (const YAML::Exception&) {
       fail_(v, what_ + ": '" + key + "' must be a number");
     }
-    if (!(value >= min_value && value <= max_value))
-      fail_(v, what_ + ": '" + key + "' must be in [" + std::to_string(min_value) + ", " + std::to_string(max_value) + "]");
+    if (!(value >= min_value && value <= max_value)) {
+      char range[96];
+      std::snprintf(range, sizeof range, "[%g, %g]", min_value, max_value);
+      fail_(v, what_ + ": '" + key + "' must be in " + range + ", got " + v.Scalar());
+    }
     return value;
   }
   bool boolean(const std::string& key, bool fallback) {
@@ -198,8 +202,10 @@ TrainingSpec build_training(const YAML::Node& optimizer, int epochs, const Confi
     s.weight_decay = weight_decay;
     if (s.nesterov && s.momentum == 0) fail(optimizer, "optimizer: nesterov needs a momentum > 0");
     spec.optimizer = std::make_unique<nn::Sgd>(s);
-    spec.description = "sgd(learning_rate=" + std::to_string(spec.learning_rate) + ", momentum=" + std::to_string(s.momentum) +
-                       (s.nesterov ? ", nesterov" : "") + ")";
+    char text[128];
+    std::snprintf(text, sizeof text, "sgd(learning_rate=%g, momentum=%g%s%s)", spec.learning_rate, s.momentum,
+                  s.nesterov ? ", nesterov" : "", s.weight_decay > 0 ? ", weight_decay" : "");
+    spec.description = text;
   } else {
     nn::AdamOptions a;
     a.beta1 = o.number("beta1", 0.9, 0, 0.99999);
@@ -207,7 +213,9 @@ TrainingSpec build_training(const YAML::Node& optimizer, int epochs, const Confi
     a.epsilon = o.number("epsilon", 1e-7, 0, 1);
     a.weight_decay = weight_decay;
     spec.optimizer = std::make_unique<nn::Adam>(a);
-    spec.description = "adam(learning_rate=" + std::to_string(spec.learning_rate) + ")";
+    char text[96];
+    std::snprintf(text, sizeof text, "adam(learning_rate=%g)", spec.learning_rate);
+    spec.description = text;
   }
   const YAML::Node schedule = o.node("schedule");
   o.reject_unknown();

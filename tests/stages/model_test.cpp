@@ -4,6 +4,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <cmath>
+#include <limits>
 #include <fstream>
 
 #include <xtensor/xview.hpp>
@@ -295,5 +296,34 @@ TEST(ModelStage, CheckpointOfAnotherArchitectureIsRejected) {
     FAIL();
   } catch (const CheckpointError& e) {
     EXPECT_NE(std::string(e.what()).find("checkpoint is of a different network"), std::string::npos);
+  }
+}
+
+TEST(ModelStage, NonFiniteLossStopsNamingEpochAndBatch) {
+  auto p = pipeline::Pipeline::build(pipeline::parse_config(
+      "stages:\n  s: {type: idx_reader, images: a, labels: b}\n  sc: {type: scale, inputs: s}\n"
+      "  h: {type: one_hot, inputs: sc}\n  b: {type: shuffle_batcher, inputs: h}\n"
+      "  m: {type: sequential, inputs: b, input_shape: [2, 2, 1], layers: [flatten, {dense: {units: 3}}]}\n",
+      "nan.yaml"));
+  auto& model = dynamic_cast<stages::SequentialModel&>(p.stage("m"));
+  model.network().parameters()[0].value->data()[0] = std::numeric_limits<float>::quiet_NaN();
+  stages::Batch b;
+  b.stream = "train";
+  b.epoch = 2;
+  b.number = 6;
+  b.x = xt::ones<float>({std::size_t{2}, std::size_t{2}, std::size_t{2}, std::size_t{1}});
+  b.y = xt::zeros<float>({std::size_t{2}, std::size_t{3}});
+  b.y(0, 0) = b.y(1, 1) = 1;
+  b.labels = {0, 1};
+  b.indices = {0, 1};
+  class Null : public pipeline::Emitter {
+    void emit(pipeline::Payload) override {}
+  } out;
+  try {
+    model.consume(pipeline::Payload::of(b), "train", out);
+    FAIL() << "trained on NaN";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("at epoch 3, batch 7 of stream 'train'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("lower the learning rate"), std::string::npos) << e.what();
   }
 }
