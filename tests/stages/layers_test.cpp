@@ -175,6 +175,15 @@ TEST(MaxPool2D, KnownValuesAndGradientRouting) {
   MaxPool2D odd({5, 5, 3}, 2, 2);
   EXPECT_EQ(odd.output_shape(), (Shape{2, 2, 3}));
   check_gradients(odd, {9, 5, 5, 3}, 4, true);
+  // The general loop (any pool and stride) against the 2x2/2 fast path's results above, and on its own.
+  MaxPool2D overlapping({6, 7, 2}, 3, 2);
+  EXPECT_EQ(overlapping.output_shape(), (Shape{2, 3, 2}));
+  check_gradients(overlapping, {3, 6, 7, 2}, 5, true);
+  MaxPool2D general({4, 4, 1}, 2, 1);
+  Tensor g_y;
+  general.forward(x, g_y, {});
+  EXPECT_EQ(g_y(0, 0, 0, 0), 12);  // max of 0 7 / 12 3
+  EXPECT_EQ(g_y(0, 1, 1, 0), 15);  // max of 3 10 / 15 6
 }
 
 TEST(Elementwise, ReluFlattenDropout) {

@@ -34,6 +34,27 @@ void MaxPool2D::forward(const Tensor& x, Tensor& y, const PassContext&) {
       const float* in = x.data() + n * in_size;
       float* out = y.data() + n * out_size;
       std::uint32_t* arg = argmax_.data() + n * out_size;
+      if (pool_ == 2 && stride_ == 2) {
+        // The common 2x2/2 case: the four candidates of all channels are contiguous runs, so the channel loop
+        // vectorizes. Same tie rule as the general loop (first maximum in row-major window order).
+        for (std::size_t oh = 0; oh < out_h_; ++oh)
+          for (std::size_t ow = 0; ow < out_w_; ++ow) {
+            const std::size_t a0 = ((2 * oh) * in_w_ + 2 * ow) * channels_, b0 = a0 + channels_;
+            const std::size_t c0 = a0 + in_w_ * channels_, d0 = c0 + channels_;
+            float* o = out + (oh * out_w_ + ow) * channels_;
+            std::uint32_t* ar = arg + (oh * out_w_ + ow) * channels_;
+            for (std::size_t c = 0; c < channels_; ++c) {
+              float best = in[a0 + c];
+              std::uint32_t at = static_cast<std::uint32_t>(a0 + c);
+              if (in[b0 + c] > best) best = in[b0 + c], at = static_cast<std::uint32_t>(b0 + c);
+              if (in[c0 + c] > best) best = in[c0 + c], at = static_cast<std::uint32_t>(c0 + c);
+              if (in[d0 + c] > best) best = in[d0 + c], at = static_cast<std::uint32_t>(d0 + c);
+              o[c] = best;
+              ar[c] = at;
+            }
+          }
+        continue;
+      }
       for (std::size_t oh = 0; oh < out_h_; ++oh)
         for (std::size_t ow = 0; ow < out_w_; ++ow)
           for (std::size_t c = 0; c < channels_; ++c) {
