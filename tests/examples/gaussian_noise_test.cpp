@@ -4,22 +4,13 @@
 
 #include "common/samples.hpp"
 #include "pipeline/registry.hpp"
+#include "support/params.hpp"
 
-namespace {
-
-pipeline::Params params(const std::string& yaml) {
-  const auto* spec = pipeline::Registry::instance().find("gaussian_noise");
-  std::map<std::string, pipeline::ParamEntry> given;
-  for (const auto& kv : YAML::Load(yaml)) given[kv.first.as<std::string>()] = pipeline::ParamEntry{kv.second, {"t", 1, 1}};
-  return pipeline::resolve_params(spec->params, "noise", "t", given, {"t", 1, 1});
-}
-
-}  // namespace
 
 TEST(GaussianNoiseExample, IsRegisteredAddsSeededNoiseToTrainOnly) {
   const auto* spec = pipeline::Registry::instance().find("gaussian_noise");
   ASSERT_NE(spec, nullptr);
-  auto stage = spec->create(params("{stddev: 0.5}"));
+  auto stage = spec->create(params_for("gaussian_noise", "{stddev: 0.5}"));
   auto& noise = dynamic_cast<pipeline::Transform&>(*stage);
   pipeline::RunContext context;
   context.seed = 9;

@@ -14,6 +14,7 @@
 #include "sink/metrics.hpp"
 #include "sink/tensorboard.hpp"
 #include "support/files.hpp"
+#include "support/params.hpp"
 
 using namespace stages;
 using testing_support::TempDir;
@@ -25,13 +26,6 @@ class NullEmitter : public pipeline::Emitter {
   void emit(pipeline::Payload) override {}
 };
 
-pipeline::Params params_for(const std::string& type, const std::string& yaml) {
-  const auto* spec = pipeline::Registry::instance().find(type);
-  std::map<std::string, pipeline::ParamEntry> given;
-  YAML::Node node = YAML::Load(yaml.empty() ? "{}" : yaml);
-  for (const auto& kv : node) given[kv.first.as<std::string>()] = pipeline::ParamEntry{kv.second, {"t.yaml", 1, 1}};
-  return pipeline::resolve_params(spec->params, "s", "t.yaml", given, {"t.yaml", 1, 1});
-}
 
 BatchResult result(const std::string& stream, int epoch, std::vector<int> labels, std::vector<int> predicted, double loss,
                    double lr = 0.01) {

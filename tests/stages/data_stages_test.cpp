@@ -10,6 +10,7 @@
 #include "pipeline/registry.hpp"
 #include "support/config_helpers.hpp"
 #include "support/files.hpp"
+#include "support/params.hpp"
 #include "transform/augment.hpp"
 #include "transform/one_hot.hpp"
 #include "transform/scale.hpp"
@@ -46,13 +47,6 @@ pipeline::StageSpec batch_recorder_spec() {
   return s;
 }
 
-pipeline::Params params_for(const std::string& type, const std::string& yaml) {
-  const auto* spec = pipeline::Registry::instance().find(type);
-  std::map<std::string, pipeline::ParamEntry> given;
-  YAML::Node node = YAML::Load(yaml.empty() ? "{}" : yaml);
-  for (const auto& kv : node) given[kv.first.as<std::string>()] = pipeline::ParamEntry{kv.second, {"t.yaml", 1, 1}};
-  return pipeline::resolve_params(spec->params, "s", "t.yaml", given, {"t.yaml", 1, 1});
-}
 
 ImageSample image(std::vector<std::uint8_t> pixels, std::uint32_t rows, std::uint32_t cols, int label = 3) {
   ImageSample s;

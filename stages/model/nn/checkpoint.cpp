@@ -22,6 +22,7 @@ void put(std::vector<std::uint8_t>& out, T value) {
 }
 
 void put_bytes(std::vector<std::uint8_t>& out, const void* data, std::size_t size) {
+  if (size == 0) return;
   const auto* p = static_cast<const std::uint8_t*>(data);
   out.insert(out.end(), p, p + size);
 }
@@ -46,6 +47,7 @@ class Reader {
   }
   void floats(float* out, std::size_t count, const char* what) {
     if (count > (end_ - pos_) / sizeof(float)) fail(std::string("truncated ") + what);
+    if (count == 0) return;  // an empty tensor has no buffer, and memcpy must not see a null pointer
     std::memcpy(out, bytes_.data() + pos_, count * sizeof(float));
     pos_ += count * sizeof(float);
   }
