@@ -160,3 +160,13 @@ TEST(Cli, ResumeWithoutCheckpointIsAClearError) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("no stage found a checkpoint to resume from"), std::string::npos) << r.output;
 }
+
+TEST(Cli, DataStagesAloneStreamRealMnistEveryEpoch) {
+  REQUIRE_MNIST();
+  auto r = run("run configs/mnist_data_only.yaml" + mnist_vars());
+  ASSERT_EQ(r.code, 0) << r.output;
+  // Two counting sinks: samples after one_hot, and batches (469 + 79 per epoch).
+  for (const char* line : {"epoch 1: test 10000 train 60000", "epoch 2: test 10000 train 60000", "epoch 1: test 79 train 469",
+                           "epoch 2: test 79 train 469"})
+    EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n" << r.output;
+}
