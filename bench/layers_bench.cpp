@@ -57,10 +57,14 @@ void run_layer(benchmark::State& state, Make make, bool backward) {
   BENCHMARK(name##_forward)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);               \
   BENCHMARK(name##_backward)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond)
 
+// conv layers run with the default algorithm (Winograd for these 5x5 kernels) and with im2col, for the ratio;
+// their GFLOP/s count the direct convolution's FLOPs.
 LAYER_BENCH(conv1, new Conv2D({28, 28, 1}, 20, 5, 1, Padding::Same));
+LAYER_BENCH(conv1_im2col, new Conv2D({28, 28, 1}, 20, 5, 1, Padding::Same, ConvAlgorithm::Im2col));
 LAYER_BENCH(relu1, new ReLU({28, 28, 20}));
 LAYER_BENCH(pool1, new MaxPool2D({28, 28, 20}, 2, 2));
 LAYER_BENCH(conv2, new Conv2D({14, 14, 20}, 50, 5, 1, Padding::Same));
+LAYER_BENCH(conv2_im2col, new Conv2D({14, 14, 20}, 50, 5, 1, Padding::Same, ConvAlgorithm::Im2col));
 LAYER_BENCH(pool2, new MaxPool2D({14, 14, 50}, 2, 2));
 LAYER_BENCH(dense1, new Dense({2450}, 500));
 LAYER_BENCH(dense2, new Dense({500}, 10));

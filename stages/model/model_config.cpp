@@ -145,9 +145,13 @@ NetworkSpec build_network(const YAML::Node& layers, const nn::Shape& input_shape
         const auto kernel = static_cast<std::size_t>(o.integer("kernel", std::nullopt, 1));
         const auto stride = static_cast<std::size_t>(o.integer("stride", 1, 1));
         const std::string padding = o.choice("padding", "valid", {"valid", "same"});
+        const std::string algorithm = o.choice("algorithm", "auto", {"auto", "im2col", "winograd"});
         o.reject_unknown();
         layer = std::make_unique<nn::Conv2D>(shape, filters, kernel, stride,
-                                             padding == "same" ? nn::Padding::Same : nn::Padding::Valid);
+                                             padding == "same" ? nn::Padding::Same : nn::Padding::Valid,
+                                             algorithm == "winograd" ? nn::ConvAlgorithm::Winograd
+                                             : algorithm == "im2col" ? nn::ConvAlgorithm::Im2col
+                                                                     : nn::ConvAlgorithm::Auto);
       } else if (type == "max_pool2d") {
         const auto pool = o.integer("pool", 2, 1);
         const auto stride = o.integer("stride", pool, 1);

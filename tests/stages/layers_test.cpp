@@ -13,17 +13,12 @@
 #include "model/nn/elementwise.hpp"
 #include "model/nn/max_pool2d.hpp"
 #include "model/nn/softmax_cross_entropy.hpp"
+#include "support/conv_reference.hpp"
 
 using namespace nn;
+using namespace layer_reference;
 
 namespace {
-
-Tensor random_tensor(const Shape& shape, std::mt19937_64& rng, float scale = 1.0f) {
-  Tensor t = Tensor::from_shape(shape);
-  std::uniform_real_distribution<float> u(-scale, scale);
-  for (auto& v : t) v = u(rng);
-  return t;
-}
 
 // L = sum(y * weights); checks dL/dx and dL/dparams against central differences.
 // `spaced`: inputs are distinct, 0.05 apart and never within 0.025 of zero, so a 0.01 nudge never crosses a kink.
@@ -75,30 +70,6 @@ void check_gradients(Layer& layer, const Shape& input, std::uint64_t seed, bool 
       compare(params[k].value->data()[i], analytic[k].data()[i], params[k].name + "[" + std::to_string(i) + "]");
 }
 
-// Direct convolution, for reference.
-Tensor naive_conv(const Tensor& x, const Tensor& kernel, const Tensor& bias, std::size_t stride, std::size_t pad_top,
-                  std::size_t pad_left, std::size_t out_h, std::size_t out_w) {
-  const std::size_t n = x.shape()[0], h = x.shape()[1], w = x.shape()[2], c = x.shape()[3];
-  const std::size_t k = kernel.shape()[0], f = kernel.shape()[3];
-  Tensor y = Tensor::from_shape({n, out_h, out_w, f});
-  for (std::size_t b = 0; b < n; ++b)
-    for (std::size_t oh = 0; oh < out_h; ++oh)
-      for (std::size_t ow = 0; ow < out_w; ++ow)
-        for (std::size_t o = 0; o < f; ++o) {
-          double sum = bias(o);
-          for (std::size_t kh = 0; kh < k; ++kh)
-            for (std::size_t kw = 0; kw < k; ++kw) {
-              const long ih = static_cast<long>(oh * stride + kh) - static_cast<long>(pad_top);
-              const long iw = static_cast<long>(ow * stride + kw) - static_cast<long>(pad_left);
-              if (ih < 0 || iw < 0 || ih >= static_cast<long>(h) || iw >= static_cast<long>(w)) continue;
-              for (std::size_t ci = 0; ci < c; ++ci)
-                sum += static_cast<double>(x(b, static_cast<std::size_t>(ih), static_cast<std::size_t>(iw), ci)) *
-                       kernel(kh, kw, ci, o);
-            }
-          y(b, oh, ow, o) = static_cast<float>(sum);
-        }
-  return y;
-}
 
 }  // namespace
 

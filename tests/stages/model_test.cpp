@@ -262,6 +262,10 @@ TEST(ModelStage, ConfigErrorsNameTheLayerAndLine) {
   expect_config_error(head + "      - flatten\n      - densse: {units: 3}\n" + tail, 7, 9, "unknown layer type 'densse'");
   expect_config_error(head + "      - conv2d: {filters: 4, kernel: 30}\n      - flatten\n" + tail, 6, 9,
                       "kernel 30 is larger than its input (28, 28, 1)");
+  expect_config_error(head + "      - conv2d: {filters: 4, kernel: 3, algorithm: winograd}\n      - flatten\n" + tail, 6, 9,
+                      "layer 0 (conv2d): conv2d algorithm 'winograd' needs kernel 5 and stride 1, got kernel 3 and stride 1");
+  expect_config_error(head + "      - conv2d: {filters: 4, kernel: 5, algorithm: fft}\n      - flatten\n" + tail, 6, 52,
+                      "must be one of auto, im2col, winograd");
   expect_config_error(head + "      - flatten\n      - softmax\n      - dense: {units: 3}\n" + tail, 8, 9,
                       "softmax must be the last layer");
   expect_config_error(head + "      - flatten\n    optimizer: {type: sgd, learning_rate: fast}\n" + tail, 7, 43,

@@ -9,7 +9,8 @@
 
 namespace nn {
 
-Conv2D::Conv2D(Shape input_shape, std::size_t filters, std::size_t kernel, std::size_t stride, Padding padding)
+Conv2D::Conv2D(Shape input_shape, std::size_t filters, std::size_t kernel, std::size_t stride, Padding padding,
+               ConvAlgorithm algorithm)
     : Layer(std::move(input_shape)), filters_(filters), ksize_(kernel), stride_(stride) {
   if (input_shape_.size() != 3)
     throw std::invalid_argument("conv2d needs an input of shape (height, width, channels), got " +
@@ -44,6 +45,22 @@ Conv2D::Conv2D(Shape input_shape, std::size_t filters, std::size_t kernel, std::
   bias_.fill(0);
   kernel_grad_ = weights_;
   bias_grad_ = bias_;
+  const bool winograd_fits = kernel == 5 && stride == 1;
+  if (algorithm == ConvAlgorithm::Winograd && !winograd_fits)
+    throw std::invalid_argument("conv2d algorithm 'winograd' needs kernel 5 and stride 1, got kernel " +
+                                std::to_string(kernel) + " and stride " + std::to_string(stride));
+  // With few input channels the per-tile transforms cost more than the multiplies they save (conv1 of LeNet, one
+  // channel: 2.3x slower than im2col; bench/README.md).
+  constexpr std::size_t kWinogradMinChannels = 8;
+  if (winograd_fits && (algorithm == ConvAlgorithm::Winograd ||
+                        (algorithm == ConvAlgorithm::Auto && in_c_ >= kWinogradMinChannels))) {
+    winograd_.emplace(ConvGeometry{in_h_, in_w_, in_c_, filters_, out_h_, out_w_, pad_top_, pad_left_});
+    winograd_kernel_grad_.resize(winograd_->kernel_gradient_size());
+  }
+}
+
+std::string Conv2D::implementation() const {
+  return winograd_ ? "winograd F(2x2,5x5), " + winograd_->kernel_name() + " kernels" : "im2col + SGEMM";
 }
 
 void Conv2D::initialize(std::mt19937_64& rng) {
@@ -120,6 +137,7 @@ float* scratch(std::size_t size) {
 void Conv2D::forward(const Tensor& x, Tensor& y, const PassContext&) {
   const std::size_t batch = x.shape()[0];
   ensure_shape(y, batch_shape(batch, output_shape_));
+  if (winograd_) return forward_winograd(x, y);
   const std::size_t in_size = in_h_ * in_w_ * in_c_, out_pixels = out_h_ * out_w_;
   for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     const std::size_t samples = last - first;
@@ -132,15 +150,33 @@ void Conv2D::forward(const Tensor& x, Tensor& y, const PassContext&) {
   });
 }
 
+void Conv2D::sum_bias_gradient(const float* grad_out, std::size_t rows, float* bias_grad) const {
+  std::fill(bias_grad, bias_grad + filters_, 0.0f);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t f = 0; f < filters_; ++f) bias_grad[f] += grad_out[r * filters_ + f];
+}
+
+// Adds the per-task partial sums in task order: the same sums on any number of threads.
+void Conv2D::reduce_chunk_gradients(std::size_t tasks, std::size_t kernel_values, float* kernel_sum) {
+  std::fill(kernel_sum, kernel_sum + kernel_values, 0.0f);
+  std::fill(bias_grad_.begin(), bias_grad_.end(), 0.0f);
+  for (std::size_t t = 0; t < tasks; ++t) {
+    const float* kg = chunk_kernel_grads_[t].data();
+    for (std::size_t i = 0; i < kernel_values; ++i) kernel_sum[i] += kg[i];
+    for (std::size_t f = 0; f < filters_; ++f) bias_grad_.data()[f] += chunk_bias_grads_[t][f];
+  }
+}
+
 void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
   const std::size_t batch = x.shape()[0];
+  if (want_dx) ensure_shape(dx, batch_shape(batch, input_shape_));
+  if (winograd_) return backward_winograd(x, dy, dx, want_dx);
   const std::size_t in_size = in_h_ * in_w_ * in_c_, out_pixels = out_h_ * out_w_;
   const std::size_t tasks = (batch + kSamplesPerTask - 1) / kSamplesPerTask;
   if (chunk_kernel_grads_.size() < tasks) {
     chunk_kernel_grads_.resize(tasks, std::vector<float>(weights_.size()));
     chunk_bias_grads_.resize(tasks, std::vector<float>(filters_));
   }
-  if (want_dx) ensure_shape(dx, batch_shape(batch, input_shape_));
   for_each_slice(batch, kSamplesPerTask, [&](std::size_t task, std::size_t first, std::size_t last) {
     const std::size_t samples = last - first, rows = samples * out_pixels;
     float* cols = scratch(rows * patch_);
@@ -148,25 +184,44 @@ void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& 
     const float* grad_out = dy.data() + first * out_pixels * filters_;
     gemm(true, false, patch_, filters_, rows, 1.0f, cols, patch_, grad_out, filters_, 0.0f,
          chunk_kernel_grads_[task].data(), filters_);
-    float* bias_grad = chunk_bias_grads_[task].data();
-    std::fill(bias_grad, bias_grad + filters_, 0.0f);
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t f = 0; f < filters_; ++f) bias_grad[f] += grad_out[r * filters_ + f];
+    sum_bias_gradient(grad_out, rows, chunk_bias_grads_[task].data());
     if (want_dx) {
       // cols is free again: reuse it for d(cols) = dy · kernelᵀ.
       gemm(false, true, rows, patch_, filters_, 1.0f, grad_out, filters_, weights_.data(), filters_, 0.0f, cols, patch_);
       col2im(cols, samples, dx.data() + first * in_size);
     }
   });
-  // Reduce the per-task partial sums in task order: the same sum on any number of threads.
-  std::fill(kernel_grad_.begin(), kernel_grad_.end(), 0.0f);
-  std::fill(bias_grad_.begin(), bias_grad_.end(), 0.0f);
-  for (std::size_t t = 0; t < tasks; ++t) {
-    const float* kg = chunk_kernel_grads_[t].data();
-    float* out = kernel_grad_.data();
-    for (std::size_t i = 0, n = kernel_grad_.size(); i < n; ++i) out[i] += kg[i];
-    for (std::size_t f = 0; f < filters_; ++f) bias_grad_.data()[f] += chunk_bias_grads_[t][f];
+  reduce_chunk_gradients(tasks, weights_.size(), kernel_grad_.data());
+}
+
+void Conv2D::forward_winograd(const Tensor& x, Tensor& y) {
+  const std::size_t in_size = in_h_ * in_w_ * in_c_, out_size = out_h_ * out_w_ * filters_;
+  winograd_->set_kernel(weights_.data());
+  for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+    winograd_->forward(x.data() + first * in_size, last - first, bias_.data(), y.data() + first * out_size);
+  });
+}
+
+// Kernel gradients are summed in the transformed domain and brought back once: the transform is linear.
+void Conv2D::backward_winograd(const Tensor& x, const Tensor& dy, Tensor& dx, bool want_dx) {
+  const std::size_t batch = x.shape()[0];
+  const std::size_t in_size = in_h_ * in_w_ * in_c_, out_pixels = out_h_ * out_w_;
+  const std::size_t tasks = (batch + kSamplesPerTask - 1) / kSamplesPerTask;
+  if (chunk_kernel_grads_.size() < tasks) {
+    chunk_kernel_grads_.resize(tasks, std::vector<float>(winograd_kernel_grad_.size()));
+    chunk_bias_grads_.resize(tasks, std::vector<float>(filters_));
   }
+  winograd_->set_kernel(weights_.data());
+  for_each_slice(batch, kSamplesPerTask, [&](std::size_t task, std::size_t first, std::size_t last) {
+    const std::size_t samples = last - first;
+    const float* grad_out = dy.data() + first * out_pixels * filters_;
+    float* du = chunk_kernel_grads_[task].data();
+    std::fill(du, du + winograd_kernel_grad_.size(), 0.0f);
+    winograd_->backward(x.data() + first * in_size, grad_out, samples, du, want_dx ? dx.data() + first * in_size : nullptr);
+    sum_bias_gradient(grad_out, samples * out_pixels, chunk_bias_grads_[task].data());
+  });
+  reduce_chunk_gradients(tasks, winograd_kernel_grad_.size(), winograd_kernel_grad_.data());
+  winograd_->kernel_gradient(winograd_kernel_grad_.data(), kernel_grad_.data());
 }
 
 }  // namespace nn

@@ -1,14 +1,23 @@
 #pragma once
+#include <optional>
+
 #include "model/nn/layer.hpp"
+#include "model/nn/winograd5x5.hpp"
 
 namespace nn {
 
 enum class Padding { Same, Valid };
+// Auto: Winograd where it applies (5x5, stride 1), else im2col. Both agree to float rounding.
+enum class ConvAlgorithm { Auto, Im2col, Winograd };
 
-// 2-D convolution over NHWC input as im2col + GEMM, kernel laid out (kh, kw, in, out) as in Keras.
+// 2-D convolution over NHWC input, kernel laid out (kh, kw, in, out) as in Keras; im2col + GEMM, or Winograd
+// F(2x2, 5x5) for stride-1 5x5 kernels.
 class Conv2D : public Layer {
  public:
-  Conv2D(Shape input_shape, std::size_t filters, std::size_t kernel, std::size_t stride, Padding padding);
+  Conv2D(Shape input_shape, std::size_t filters, std::size_t kernel, std::size_t stride, Padding padding,
+         ConvAlgorithm algorithm = ConvAlgorithm::Auto);
+  // "winograd F(2x2,5x5), avx2 kernels" or "im2col + SGEMM".
+  std::string implementation() const override;
   std::string type() const override { return "conv2d"; }
   void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) override;
@@ -21,12 +30,18 @@ class Conv2D : public Layer {
  private:
   void im2col(const float* x, std::size_t samples, float* cols) const;
   void col2im(const float* cols, std::size_t samples, float* dx) const;
+  void forward_winograd(const Tensor& x, Tensor& y);
+  void backward_winograd(const Tensor& x, const Tensor& dy, Tensor& dx, bool want_dx);
+  void sum_bias_gradient(const float* grad_out, std::size_t rows, float* bias_grad) const;
+  void reduce_chunk_gradients(std::size_t tasks, std::size_t kernel_values, float* kernel_sum);
 
   std::size_t in_h_, in_w_, in_c_, filters_, ksize_, stride_;
   std::size_t out_h_, out_w_, pad_top_, pad_left_;
   std::size_t patch_;  // kernel * kernel * in_c
   Tensor weights_, bias_, kernel_grad_, bias_grad_;
   std::vector<std::vector<float>> chunk_kernel_grads_, chunk_bias_grads_;
+  std::optional<Winograd5x5> winograd_;
+  std::vector<float> winograd_kernel_grad_;
 };
 
 }  // namespace nn

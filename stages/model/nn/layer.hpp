@@ -29,6 +29,8 @@ class Layer {
   explicit Layer(Shape input_shape) : input_shape_(std::move(input_shape)) {}
   virtual ~Layer() = default;
   virtual std::string type() const = 0;
+  // How the layer computes, where there is a choice (shown in the model summary); empty otherwise.
+  virtual std::string implementation() const { return {}; }
   const Shape& input_shape() const { return input_shape_; }
   const Shape& output_shape() const { return output_shape_; }
   virtual void forward(const Tensor& x, Tensor& y, const PassContext& context) = 0;

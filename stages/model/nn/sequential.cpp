@@ -69,9 +69,11 @@ std::string Sequential::summary() {
   std::snprintf(line, sizeof line, "  %-4s %-14s %-18s %12s\n", "", "input", shape_string(input_shape_).c_str(), "");
   out += line;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    std::snprintf(line, sizeof line, "  %-4zu %-14s %-18s %12s\n", i, layers_[i]->type().c_str(),
+    std::snprintf(line, sizeof line, "  %-4zu %-14s %-18s %12s", i, layers_[i]->type().c_str(),
                   shape_string(layers_[i]->output_shape()).c_str(), with_commas(layers_[i]->parameter_count()).c_str());
     out += line;
+    const std::string how = layers_[i]->implementation();
+    out += how.empty() ? "\n" : "   " + how + "\n";
   }
   std::snprintf(line, sizeof line, "  total parameters: %s; forward %.1f MFLOP per sample\n",
                 with_commas(parameter_count()).c_str(), forward_flops() / 1e6);

@@ -1,0 +1,98 @@
+#include "model/nn/winograd5x5.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace nn {
+
+namespace {
+
+constexpr std::size_t kTile = 6, kPositions = 36, kKernel = 5;
+
+// G for the points 0, 1, -1, 2, -2, ∞ (the Bᵀ and Aᵀ that go with it are in winograd5x5_kernels.inc).
+constexpr float kG[kTile][kKernel] = {{1.f / 4, 0, 0, 0, 0},
+                                      {1.f / 6, 1.f / 6, 1.f / 6, 1.f / 6, 1.f / 6},
+                                      {1.f / 6, -1.f / 6, 1.f / 6, -1.f / 6, 1.f / 6},
+                                      {1.f / 24, 1.f / 12, 1.f / 6, 1.f / 3, 2.f / 3},
+                                      {1.f / 24, -1.f / 12, 1.f / 6, -1.f / 3, 2.f / 3},
+                                      {0, 0, 0, 0, 1}};
+
+std::size_t round_up8(std::size_t n) { return (n + 7) / 8 * 8; }
+
+}  // namespace
+
+Winograd5x5::Winograd5x5(const ConvGeometry& g, bool simd)
+    : plan_{g.in_h,           g.in_w,           g.in_c,           g.filters,        g.out_h,
+            g.out_w,          g.pad_top,        g.pad_left,       (g.out_h + 1) / 2, (g.out_w + 1) / 2,
+            round_up8(g.in_c), round_up8(g.filters)},
+      kernels_(simd && winograd::cpu_has_avx2_fma() ? &winograd::avx2_kernels() : &winograd::portable_kernels()),
+      u_(kPositions * g.in_c * plan_.k_pad, 0.0f),
+      ut_(kPositions * g.filters * plan_.c_pad, 0.0f) {}
+
+void Winograd5x5::set_kernel(const float* kernel) {
+  const std::size_t c_n = plan_.in_c, k_n = plan_.filters, kp = plan_.k_pad, cp = plan_.c_pad;
+  std::fill(u_.begin(), u_.end(), 0.0f);
+  std::vector<float> half(kTile * kKernel * k_n);  // G g for one input channel: (6, 5, filters)
+  for (std::size_t c = 0; c < c_n; ++c) {
+    std::fill(half.begin(), half.end(), 0.0f);
+    for (std::size_t a = 0; a < kTile; ++a)
+      for (std::size_t i = 0; i < kKernel; ++i) {
+        if (kG[a][i] == 0) continue;
+        for (std::size_t j = 0; j < kKernel; ++j) {
+          float* dst = half.data() + (a * kKernel + j) * k_n;
+          const float* src = kernel + ((i * kKernel + j) * c_n + c) * k_n;
+          for (std::size_t k = 0; k < k_n; ++k) dst[k] += kG[a][i] * src[k];
+        }
+      }
+    for (std::size_t a = 0; a < kTile; ++a)
+      for (std::size_t b = 0; b < kTile; ++b) {
+        float* dst = u_.data() + ((a * kTile + b) * c_n + c) * kp;
+        for (std::size_t j = 0; j < kKernel; ++j) {
+          if (kG[b][j] == 0) continue;
+          const float* src = half.data() + (a * kKernel + j) * k_n;
+          for (std::size_t k = 0; k < k_n; ++k) dst[k] += kG[b][j] * src[k];
+        }
+      }
+  }
+  for (std::size_t pos = 0; pos < kPositions; ++pos)
+    for (std::size_t c = 0; c < c_n; ++c)
+      for (std::size_t k = 0; k < k_n; ++k)
+        ut_[(pos * k_n + k) * cp + c] = u_[(pos * c_n + c) * kp + k];
+}
+
+void Winograd5x5::kernel_gradient(const float* du, float* dkernel) const {
+  const std::size_t c_n = plan_.in_c, k_n = plan_.filters, kp = plan_.k_pad;
+  std::memset(dkernel, 0, kKernel * kKernel * c_n * k_n * sizeof(float));
+  std::vector<float> half(kKernel * kTile * k_n);  // Gᵀ dU for one input channel: (5, 6, filters)
+  for (std::size_t c = 0; c < c_n; ++c) {
+    std::fill(half.begin(), half.end(), 0.0f);
+    for (std::size_t i = 0; i < kKernel; ++i)
+      for (std::size_t a = 0; a < kTile; ++a) {
+        if (kG[a][i] == 0) continue;
+        for (std::size_t b = 0; b < kTile; ++b) {
+          float* dst = half.data() + (i * kTile + b) * k_n;
+          const float* src = du + ((a * kTile + b) * c_n + c) * kp;
+          for (std::size_t k = 0; k < k_n; ++k) dst[k] += kG[a][i] * src[k];
+        }
+      }
+    for (std::size_t i = 0; i < kKernel; ++i)
+      for (std::size_t j = 0; j < kKernel; ++j) {
+        float* dst = dkernel + ((i * kKernel + j) * c_n + c) * k_n;
+        for (std::size_t b = 0; b < kTile; ++b) {
+          if (kG[b][j] == 0) continue;
+          const float* src = half.data() + (i * kTile + b) * k_n;
+          for (std::size_t k = 0; k < k_n; ++k) dst[k] += kG[b][j] * src[k];
+        }
+      }
+  }
+}
+
+void Winograd5x5::forward(const float* x, std::size_t samples, const float* bias, float* y) const {
+  kernels_->forward(plan_, x, samples, u_.data(), bias, y);
+}
+
+void Winograd5x5::backward(const float* x, const float* dy, std::size_t samples, float* du, float* dx) const {
+  kernels_->backward(plan_, x, dy, samples, u_.data(), ut_.data(), du, dx);
+}
+
+}  // namespace nn

@@ -1,0 +1,138 @@
+// Winograd F(2x2, 5x5) against the direct convolution, for both kernel builds (AVX2 and portable), on shapes that
+// exercise partial tiles, partial tile blocks, channel counts that are not multiples of 8, and both paddings.
+#include <gtest/gtest.h>
+
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "model/nn/conv2d.hpp"
+#include "model/nn/winograd5x5.hpp"
+#include "support/conv_reference.hpp"
+
+using namespace nn;
+using namespace layer_reference;
+
+namespace {
+
+struct Case {
+  Shape in;  // (h, w, c)
+  std::size_t filters;
+  Padding padding;
+  std::size_t batch;
+};
+
+// Odd sizes give partial 2x2 tiles; 3 x 9x11 images are 90 tiles, so the last of four 24-tile blocks is partial;
+// 20 → 50 channels is LeNet's conv2.
+const Case kCases[] = {
+    {{9, 11, 3}, 5, Padding::Same, 3},  {{7, 6, 1}, 9, Padding::Valid, 2}, {{6, 5, 10}, 17, Padding::Same, 1},
+    {{14, 14, 20}, 50, Padding::Same, 2}, {{5, 5, 2}, 3, Padding::Valid, 4},
+};
+
+ConvGeometry geometry_of(const Case& c, const Shape& out) {
+  const std::size_t pad_h = c.padding == Padding::Same ? (out[0] - 1 + 5 - c.in[0]) / 2 : 0;
+  const std::size_t pad_w = c.padding == Padding::Same ? (out[1] - 1 + 5 - c.in[1]) / 2 : 0;
+  return {c.in[0], c.in[1], c.in[2], c.filters, out[0], out[1], pad_h, pad_w};
+}
+
+// Tolerance scaled to the size of what is summed: Winograd's transforms amplify rounding a little.
+void expect_close(const Tensor& got, const Tensor& want, double relative, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  double scale = 0;
+  for (float v : want) scale = std::max(scale, static_cast<double>(std::abs(v)));
+  for (std::size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got.data()[i], want.data()[i], relative * std::max(1.0, scale)) << what << " at " << i;
+}
+
+// The kernel gradient sums transformed tiles whose entries are up to ~100x the input (Bᵀ d B) before G's small
+// fractions bring it back, so it loses more digits than im2col: measured 1.7e-5 of the largest entry on LeNet's
+// conv2 over 37 images (im2col 3.4e-5 / 100 = 3.4e-7). Far below SGD's own noise; the training curves match
+// (bench/README.md).
+constexpr double kKernelGradientTolerance = 5e-5;
+
+class WinogradKernels : public ::testing::TestWithParam<bool> {};
+
+TEST_P(WinogradKernels, ForwardAndGradientsMatchTheDirectConvolution) {
+  const bool simd = GetParam();
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(shape_string(c.in) + " filters " + std::to_string(c.filters));
+    const Conv2D layer(c.in, c.filters, 5, 1, c.padding, ConvAlgorithm::Im2col);  // for the output shape only
+    const Shape out = layer.output_shape();
+    const ConvGeometry g = geometry_of(c, out);
+    std::mt19937_64 rng(7);
+    const Tensor x = random_tensor(batch_shape(c.batch, c.in), rng);
+    const Tensor kernel = random_tensor({5, 5, c.in[2], c.filters}, rng, 0.3f);
+    const Tensor bias = random_tensor({c.filters}, rng);
+    const Tensor dy = random_tensor(batch_shape(c.batch, out), rng);
+
+    Winograd5x5 winograd(g, simd);
+    winograd.set_kernel(kernel.data());
+    Tensor y = Tensor::from_shape(batch_shape(c.batch, out));
+    winograd.forward(x.data(), c.batch, bias.data(), y.data());
+    expect_close(y, naive_conv(x, kernel, bias, 1, g.pad_top, g.pad_left, out[0], out[1]), 1e-5, "y");
+
+    std::vector<float> du(winograd.kernel_gradient_size(), 0.0f);
+    Tensor dx = Tensor::from_shape(x.shape()), dkernel = Tensor::from_shape(kernel.shape());
+    std::fill(dx.begin(), dx.end(), 12345.0f);  // must be overwritten, not added to
+    winograd.backward(x.data(), dy.data(), c.batch, du.data(), dx.data());
+    winograd.kernel_gradient(du.data(), dkernel.data());
+    const ConvGradients want = naive_conv_backward(x, kernel, dy, 1, g.pad_top, g.pad_left);
+    expect_close(dx, want.dx, 1e-5, "dx");
+    expect_close(dkernel, want.dkernel, kKernelGradientTolerance, "dkernel");
+  }
+}
+
+TEST_P(WinogradKernels, GradientAccumulatesAcrossSlices) {
+  // Two slices into one accumulator equal one slice of both: what Conv2D's per-task reduction relies on.
+  const Case c{{6, 7, 4}, 9, Padding::Same, 4};
+  const ConvGeometry g = geometry_of(c, {6, 7, 9});
+  std::mt19937_64 rng(3);
+  const Tensor x = random_tensor(batch_shape(c.batch, c.in), rng), dy = random_tensor(batch_shape(c.batch, {6, 7, 9}), rng);
+  const Tensor kernel = random_tensor({5, 5, 4, 9}, rng);
+  Winograd5x5 winograd(g, GetParam());
+  winograd.set_kernel(kernel.data());
+  std::vector<float> whole(winograd.kernel_gradient_size(), 0.0f), parts(whole.size(), 0.0f);
+  winograd.backward(x.data(), dy.data(), 4, whole.data(), nullptr);
+  winograd.backward(x.data(), dy.data(), 1, parts.data(), nullptr);
+  winograd.backward(x.data() + 6 * 7 * 4, dy.data() + 6 * 7 * 9, 3, parts.data(), nullptr);
+  for (std::size_t i = 0; i < whole.size(); ++i) ASSERT_NEAR(whole[i], parts[i], 1e-4 * std::max(1.0f, std::abs(whole[i])));
+}
+
+INSTANTIATE_TEST_SUITE_P(Builds, WinogradKernels, ::testing::Values(true, false),
+                         [](const auto& info) { return info.param ? "Avx2WhereAvailable" : "Portable"; });
+
+TEST(Conv2DAlgorithm, AutoPicksWinogradOnlyWhereItPaysOff) {
+  EXPECT_EQ(Conv2D({14, 14, 20}, 50, 5, 1, Padding::Same).implementation().rfind("winograd", 0), 0u);
+  // One input channel: the transforms cost more than the multiplies they save (bench/README.md).
+  EXPECT_EQ(Conv2D({28, 28, 1}, 20, 5, 1, Padding::Same).implementation(), "im2col + SGEMM");
+  EXPECT_EQ(Conv2D({14, 14, 20}, 50, 3, 1, Padding::Same).implementation(), "im2col + SGEMM");
+  EXPECT_EQ(Conv2D({14, 14, 20}, 50, 5, 2, Padding::Same).implementation(), "im2col + SGEMM");
+  EXPECT_EQ(Conv2D({14, 14, 20}, 50, 5, 1, Padding::Same, ConvAlgorithm::Im2col).implementation(), "im2col + SGEMM");
+  EXPECT_EQ(Conv2D({28, 28, 1}, 20, 5, 1, Padding::Same, ConvAlgorithm::Winograd).implementation().rfind("winograd", 0), 0u);
+  EXPECT_THROW(Conv2D({14, 14, 20}, 50, 3, 1, Padding::Same, ConvAlgorithm::Winograd), std::invalid_argument);
+}
+
+TEST(Conv2DAlgorithm, WinogradAndIm2colLayersAgreeOnABatchOfManySlices) {
+  // Through Conv2D: slicing, per-slice kernel gradients reduced in order, bias gradients, on 2 threads.
+  Conv2D fast({14, 14, 20}, 50, 5, 1, Padding::Same, ConvAlgorithm::Winograd);
+  Conv2D exact({14, 14, 20}, 50, 5, 1, Padding::Same, ConvAlgorithm::Im2col);
+  std::mt19937_64 rng(11);
+  fast.initialize(rng);
+  for (std::size_t p = 0; p < 2; ++p) *exact.parameters()[p].value = *fast.parameters()[p].value;
+  const Tensor x = random_tensor(batch_shape(37, {14, 14, 20}), rng);
+  const Tensor dy = random_tensor(batch_shape(37, {14, 14, 50}), rng);
+  Tensor y_fast, y_exact, dx_fast, dx_exact;
+  oneapi::tbb::task_arena(2).execute([&] {
+    fast.forward(x, y_fast, {});
+    exact.forward(x, y_exact, {});
+    fast.backward(x, y_fast, dy, dx_fast, true);
+    exact.backward(x, y_exact, dy, dx_exact, true);
+  });
+  expect_close(y_fast, y_exact, 1e-5, "y");
+  expect_close(dx_fast, dx_exact, 1e-5, "dx");
+  expect_close(*fast.parameters()[0].grad, *exact.parameters()[0].grad, kKernelGradientTolerance, "kernel gradient");
+  expect_close(*fast.parameters()[1].grad, *exact.parameters()[1].grad, 1e-5, "bias gradient");
+}
+
+}  // namespace
