@@ -28,7 +28,7 @@ Tensor random_input(const Shape& shape) {
 }
 
 template <class Make>
-void run_layer(benchmark::State& state, Make make, bool backward) {
+void run_layer(benchmark::State& state, Make make, bool backward, bool want_dx) {
   use_single_threaded_blas();
   oneapi::tbb::task_arena arena(static_cast<int>(state.range(0)));
   std::unique_ptr<Layer> layer = make();
@@ -40,27 +40,29 @@ void run_layer(benchmark::State& state, Make make, bool backward) {
   for (auto _ : state) {
     arena.execute([&] {
       if (backward)
-        layer->backward(x, y, dy, dx, true);
+        layer->backward(x, y, dy, dx, want_dx);
       else
         layer->forward(x, y, {});
     });
     benchmark::ClobberMemory();
   }
-  const double flops = layer->forward_flops() * kBatch * (backward ? 2.0 : 1.0);
+  const double flops = layer->forward_flops() * kBatch * (backward && want_dx ? 2.0 : 1.0);
   state.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
   state.counters["img/s"] = benchmark::Counter(kBatch, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-#define LAYER_BENCH(name, expr)                                                                         \
-  void name##_forward(benchmark::State& s) { run_layer(s, [] { return std::unique_ptr<Layer>(expr); }, false); } \
-  void name##_backward(benchmark::State& s) { run_layer(s, [] { return std::unique_ptr<Layer>(expr); }, true); } \
+// LeNet's first layer needs no dL/dx; the others do.
+#define LAYER_BENCH_DX(name, expr, want_dx)                                                                        \
+  void name##_forward(benchmark::State& s) { run_layer(s, [] { return std::unique_ptr<Layer>(expr); }, false, want_dx); } \
+  void name##_backward(benchmark::State& s) { run_layer(s, [] { return std::unique_ptr<Layer>(expr); }, true, want_dx); } \
   BENCHMARK(name##_forward)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);               \
   BENCHMARK(name##_backward)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond)
+#define LAYER_BENCH(name, expr) LAYER_BENCH_DX(name, expr, true)
 
-// conv layers run with the default algorithm (Winograd for these 5x5 kernels) and with im2col, for the ratio;
-// their GFLOP/s count the direct convolution's FLOPs.
-LAYER_BENCH(conv1, new Conv2D({28, 28, 1}, 20, 5, 1, Padding::Same));
-LAYER_BENCH(conv1_im2col, new Conv2D({28, 28, 1}, 20, 5, 1, Padding::Same, ConvAlgorithm::Im2col));
+// conv layers run with the default algorithm (conv1: direct kernel; conv2: Winograd) and with im2col + SGEMM, for
+// the ratio; their GFLOP/s count the direct convolution's FLOPs (×2 for backward; ×1 for conv1's, which has no dL/dx).
+LAYER_BENCH_DX(conv1, new Conv2D({28, 28, 1}, 20, 5, 1, Padding::Same), false);
+LAYER_BENCH_DX(conv1_im2col, new Conv2D({28, 28, 1}, 20, 5, 1, Padding::Same, ConvAlgorithm::Im2col), false);
 LAYER_BENCH(relu1, new ReLU({28, 28, 20}));
 LAYER_BENCH(pool1, new MaxPool2D({28, 28, 20}, 2, 2));
 LAYER_BENCH(conv2, new Conv2D({14, 14, 20}, 50, 5, 1, Padding::Same));

@@ -81,41 +81,65 @@ TEST(Conv2D, SameAndValidOutputShapesMatchKeras) {
   EXPECT_THROW(Conv2D({3, 3, 1}, 1, 5, 1, Padding::Valid), std::invalid_argument);
 }
 
-TEST(Conv2D, MatchesNaiveLoopOnOddShapes) {
+// Auto takes the direct kernel for these (few filters, or Winograd for the one with 8+ channels at 5x5/1); Im2col
+// the SGEMM route. Both are checked, forward and backward, with and without dL/dx.
+TEST(Conv2D, EveryAlgorithmMatchesTheNaiveLoopOnOddShapes) {
   struct Case {
     Shape in;
     std::size_t filters, kernel, stride;
     Padding padding;
     std::size_t batch;
   };
-  for (const auto& c : {Case{{7, 9, 3}, 4, 3, 2, Padding::Same, 11}, Case{{6, 5, 2}, 3, 5, 1, Padding::Same, 9},
-                        Case{{8, 8, 1}, 5, 3, 3, Padding::Valid, 3}, Case{{28, 28, 1}, 20, 5, 1, Padding::Same, 17}}) {
-    Conv2D conv(c.in, c.filters, c.kernel, c.stride, c.padding);
-    std::mt19937_64 rng(1);
-    conv.initialize(rng);
-    auto params = conv.parameters();
-    for (auto& v : *params[1].value) v = std::uniform_real_distribution<float>(-1, 1)(rng);
-    Tensor x = random_tensor(batch_shape(c.batch, c.in), rng);
-    Tensor y;
-    conv.forward(x, y, {});
-    const auto& out = conv.output_shape();
-    const std::size_t pad_h = std::max<long>(0, static_cast<long>((out[0] - 1) * c.stride + c.kernel) - static_cast<long>(c.in[0]));
-    const std::size_t pad_w = std::max<long>(0, static_cast<long>((out[1] - 1) * c.stride + c.kernel) - static_cast<long>(c.in[1]));
-    const Tensor ref = naive_conv(x, *params[0].value, *params[1].value, c.stride,
-                                  c.padding == Padding::Same ? pad_h / 2 : 0, c.padding == Padding::Same ? pad_w / 2 : 0,
-                                  out[0], out[1]);
-    ASSERT_EQ(y.shape(), ref.shape());
-    for (std::size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y.data()[i], ref.data()[i], 1e-4) << "at " << i;
-  }
+  for (const auto algorithm : {ConvAlgorithm::Auto, ConvAlgorithm::Im2col})
+    for (const auto& c : {Case{{7, 9, 3}, 4, 3, 2, Padding::Same, 11}, Case{{6, 5, 2}, 3, 5, 1, Padding::Same, 9},
+                          Case{{8, 8, 1}, 5, 3, 3, Padding::Valid, 3}, Case{{28, 28, 1}, 20, 5, 1, Padding::Same, 17},
+                          Case{{9, 7, 5}, 12, 3, 1, Padding::Valid, 2}, Case{{6, 7, 10}, 9, 5, 1, Padding::Same, 3},
+                          Case{{8, 9, 2}, 41, 4, 2, Padding::Same, 2}}) {
+      Conv2D conv(c.in, c.filters, c.kernel, c.stride, c.padding, algorithm);
+      SCOPED_TRACE(shape_string(c.in) + " filters " + std::to_string(c.filters) + ": " + conv.implementation());
+      std::mt19937_64 rng(1);
+      conv.initialize(rng);
+      auto params = conv.parameters();
+      for (auto& v : *params[1].value) v = std::uniform_real_distribution<float>(-1, 1)(rng);
+      Tensor x = random_tensor(batch_shape(c.batch, c.in), rng);
+      Tensor y;
+      conv.forward(x, y, {});
+      const auto& out = conv.output_shape();
+      const std::size_t pad_h = std::max<long>(0, static_cast<long>((out[0] - 1) * c.stride + c.kernel) - static_cast<long>(c.in[0]));
+      const std::size_t pad_w = std::max<long>(0, static_cast<long>((out[1] - 1) * c.stride + c.kernel) - static_cast<long>(c.in[1]));
+      const std::size_t pad_top = c.padding == Padding::Same ? pad_h / 2 : 0, pad_left = c.padding == Padding::Same ? pad_w / 2 : 0;
+      const Tensor ref = naive_conv(x, *params[0].value, *params[1].value, c.stride, pad_top, pad_left, out[0], out[1]);
+      ASSERT_EQ(y.shape(), ref.shape());
+      for (std::size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y.data()[i], ref.data()[i], 1e-4) << "at " << i;
+
+      const Tensor dy = random_tensor(batch_shape(c.batch, out), rng);
+      const ConvGradients want = naive_conv_backward(x, *params[0].value, dy, c.stride, pad_top, pad_left);
+      for (const bool want_dx : {false, true}) {
+        Tensor dx;
+        conv.backward(x, y, dy, dx, want_dx);
+        for (std::size_t i = 0; i < want.dkernel.size(); ++i)
+          ASSERT_NEAR(params[0].grad->data()[i], want.dkernel.data()[i], 1e-3) << "kernel gradient at " << i;
+        for (std::size_t f = 0; f < c.filters; ++f) {
+          double sum = 0;
+          for (std::size_t i = f; i < dy.size(); i += c.filters) sum += dy.data()[i];
+          ASSERT_NEAR(params[1].grad->data()[f], sum, 1e-3) << "bias gradient at " << f;
+        }
+        if (want_dx) {
+          for (std::size_t i = 0; i < want.dx.size(); ++i) ASSERT_NEAR(dx.data()[i], want.dx.data()[i], 1e-4) << "dx at " << i;
+        }
+      }
+    }
 }
 
 TEST(Conv2D, GradientsMatchFiniteDifferences) {
-  Conv2D same({5, 6, 2}, 3, 3, 1, Padding::Same);
-  check_gradients(same, {3, 5, 6, 2}, 7);
-  Conv2D strided({7, 7, 2}, 2, 3, 2, Padding::Valid);
-  check_gradients(strided, {2, 7, 7, 2}, 8);
-  Conv2D strided_same({6, 7, 1}, 2, 4, 2, Padding::Same);
-  check_gradients(strided_same, {10, 6, 7, 1}, 9);  // more than one parallel task
+  for (const auto algorithm : {ConvAlgorithm::Auto, ConvAlgorithm::Im2col}) {
+    Conv2D same({5, 6, 2}, 3, 3, 1, Padding::Same, algorithm);
+    check_gradients(same, {3, 5, 6, 2}, 7);
+    Conv2D strided({7, 7, 2}, 2, 3, 2, Padding::Valid, algorithm);
+    check_gradients(strided, {2, 7, 7, 2}, 8);
+    Conv2D strided_same({6, 7, 1}, 2, 4, 2, Padding::Same, algorithm);
+    check_gradients(strided_same, {10, 6, 7, 1}, 9);  // more than one parallel task
+  }
 }
 
 TEST(Dense, GradientsMatchFiniteDifferences) {

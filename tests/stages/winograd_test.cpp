@@ -102,12 +102,14 @@ TEST_P(WinogradKernels, GradientAccumulatesAcrossSlices) {
 INSTANTIATE_TEST_SUITE_P(Builds, WinogradKernels, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "Avx2WhereAvailable" : "Portable"; });
 
-TEST(Conv2DAlgorithm, AutoPicksWinogradOnlyWhereItPaysOff) {
+TEST(Conv2DAlgorithm, AutoPicksByShape) {
   EXPECT_EQ(Conv2D({14, 14, 20}, 50, 5, 1, Padding::Same).implementation().rfind("winograd", 0), 0u);
-  // One input channel: the transforms cost more than the multiplies they save (bench/README.md).
-  EXPECT_EQ(Conv2D({28, 28, 1}, 20, 5, 1, Padding::Same).implementation(), "im2col + SGEMM");
+  // One input channel: the transforms cost more than the multiplies they save (bench/README.md); few filters
+  // go to the direct kernel, many to SGEMM.
+  EXPECT_EQ(Conv2D({28, 28, 1}, 20, 5, 1, Padding::Same).implementation().rfind("direct", 0), 0u);
   EXPECT_EQ(Conv2D({14, 14, 20}, 50, 3, 1, Padding::Same).implementation(), "im2col + SGEMM");
   EXPECT_EQ(Conv2D({14, 14, 20}, 50, 5, 2, Padding::Same).implementation(), "im2col + SGEMM");
+  EXPECT_EQ(Conv2D({14, 14, 20}, 48, 5, 2, Padding::Same).implementation().rfind("direct", 0), 0u);
   EXPECT_EQ(Conv2D({14, 14, 20}, 50, 5, 1, Padding::Same, ConvAlgorithm::Im2col).implementation(), "im2col + SGEMM");
   EXPECT_EQ(Conv2D({28, 28, 1}, 20, 5, 1, Padding::Same, ConvAlgorithm::Winograd).implementation().rfind("winograd", 0), 0u);
   EXPECT_THROW(Conv2D({14, 14, 20}, 50, 3, 1, Padding::Same, ConvAlgorithm::Winograd), std::invalid_argument);

@@ -6,6 +6,7 @@
 
 #include "model/nn/gemm.hpp"
 #include "model/nn/parallel.hpp"
+#include "model/nn/simd_kernels.hpp"
 
 namespace nn {
 
@@ -45,6 +46,9 @@ Conv2D::Conv2D(Shape input_shape, std::size_t filters, std::size_t kernel, std::
   bias_.fill(0);
   kernel_grad_ = weights_;
   bias_grad_ = bias_;
+  filters_pad_ = (filters_ + 7) / 8 * 8;
+  padded_h_ = (out_h_ - 1) * stride_ + ksize_;
+  padded_w_ = (out_w_ - 1) * stride_ + ksize_;
   const bool winograd_fits = kernel == 5 && stride == 1;
   if (algorithm == ConvAlgorithm::Winograd && !winograd_fits)
     throw std::invalid_argument("conv2d algorithm 'winograd' needs kernel 5 and stride 1, got kernel " +
@@ -56,11 +60,14 @@ Conv2D::Conv2D(Shape input_shape, std::size_t filters, std::size_t kernel, std::
                         (algorithm == ConvAlgorithm::Auto && in_c_ >= kWinogradMinChannels))) {
     winograd_.emplace(ConvGeometry{in_h_, in_w_, in_c_, filters_, out_h_, out_w_, pad_top_, pad_left_});
     winograd_kernel_grad_.resize(winograd_->kernel_gradient_size());
+  } else if (algorithm == ConvAlgorithm::Auto && filters_pad_ <= kDirectMaxFilters) {
+    direct_ = &simd::kernels();
   }
 }
 
 std::string Conv2D::implementation() const {
-  return winograd_ ? "winograd F(2x2,5x5), " + winograd_->kernel_name() + " kernels" : "im2col + SGEMM";
+  if (winograd_) return "winograd F(2x2,5x5), " + winograd_->kernel_name() + " kernels";
+  return direct_ ? std::string("direct, ") + direct_->name + " kernels" : "im2col + SGEMM";
 }
 
 void Conv2D::initialize(std::mt19937_64& rng) {
@@ -127,17 +134,89 @@ void Conv2D::col2im(const float* cols, std::size_t samples, float* dx) const {
 }
 
 namespace {
-thread_local std::vector<float> tls_cols;
-float* scratch(std::size_t size) {
-  if (tls_cols.size() < size) tls_cols.resize(size);
-  return tls_cols.data();
+thread_local std::vector<float> tls_cols, tls_image, tls_wide;
+float* scratch(std::vector<float>& buffer, std::size_t size) {
+  if (buffer.size() < size) buffer.resize(size);
+  return buffer.data();
+}
+float* scratch(std::size_t size) { return scratch(tls_cols, size); }
+
+// Rows of `width` floats copied to a stride of whole AVX registers, zero-padded.
+void widen(const float* rows, std::size_t count, std::size_t width, std::size_t padded_width, float* out) {
+  for (std::size_t r = 0; r < count; ++r) {
+    std::memcpy(out + r * padded_width, rows + r * width, width * sizeof(float));
+    std::fill(out + r * padded_width + width, out + (r + 1) * padded_width, 0.0f);
+  }
 }
 }  // namespace
+
+// The image inside a zero border, (padded_h, padded_w, in_c): every tap of every output pixel is then in bounds.
+const float* Conv2D::padded_image(const float* image) const {
+  float* out = scratch(tls_image, padded_h_ * padded_w_ * in_c_);
+  std::fill(out, out + padded_h_ * padded_w_ * in_c_, 0.0f);
+  const std::size_t first_w = std::min(pad_left_, padded_w_);
+  const std::size_t width = std::min(in_w_, padded_w_ - first_w);
+  for (std::size_t ih = 0; ih < in_h_ && ih + pad_top_ < padded_h_; ++ih)
+    std::memcpy(out + ((ih + pad_top_) * padded_w_ + first_w) * in_c_, image + ih * in_w_ * in_c_,
+                width * in_c_ * sizeof(float));
+  return out;
+}
+
+// Output row oh of one image: A(ow, (kh, kw·c)) = padded[(oh·s + kh, ow·s + kw, c)], B = the kernel as
+// (kh·kw·c) × filters, so each kernel row is one run of kw·in_c contiguous floats.
+void Conv2D::forward_direct(const Tensor& x, Tensor& y) {
+  const std::size_t in_size = in_h_ * in_w_ * in_c_, pixels = out_h_ * out_w_, row_floats = padded_w_ * in_c_;
+  std::vector<float> kernel(patch_ * filters_pad_);
+  widen(weights_.data(), patch_, filters_, filters_pad_, kernel.data());
+  for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+    float* wide = scratch(tls_wide, pixels * filters_pad_);
+    for (std::size_t n = first; n < last; ++n) {
+      const float* image = padded_image(x.data() + n * in_size);
+      for (std::size_t oh = 0; oh < out_h_; ++oh)
+        direct_->narrow_gemm(out_w_, filters_pad_ / 8,
+                             {image + oh * stride_ * row_floats, stride_ * in_c_, ksize_, row_floats, ksize_ * in_c_, 1},
+                             kernel.data(), filters_pad_, wide + oh * out_w_ * filters_pad_, filters_pad_, false);
+      float* out = y.data() + n * pixels * filters_;
+      for (std::size_t r = 0; r < pixels; ++r)
+        for (std::size_t f = 0; f < filters_; ++f) out[r * filters_ + f] = wide[r * filters_pad_ + f] + bias_.data()[f];
+    }
+  });
+}
+
+// Kernel row kh of the gradient: rows (kw·c), summed over all output pixels (oh, ow) of each image.
+void Conv2D::backward_direct(const Tensor& x, const Tensor& dy) {
+  const std::size_t batch = x.shape()[0], in_size = in_h_ * in_w_ * in_c_, pixels = out_h_ * out_w_;
+  const std::size_t row_floats = padded_w_ * in_c_, kernel_values = patch_ * filters_pad_;
+  const std::size_t tasks = (batch + kSamplesPerTask - 1) / kSamplesPerTask;
+  if (chunk_kernel_grads_.size() < tasks) {
+    chunk_kernel_grads_.resize(tasks, std::vector<float>(kernel_values));
+    chunk_bias_grads_.resize(tasks, std::vector<float>(filters_));
+  }
+  for_each_slice(batch, kSamplesPerTask, [&](std::size_t task, std::size_t first, std::size_t last) {
+    float* grad = chunk_kernel_grads_[task].data();
+    std::fill(grad, grad + kernel_values, 0.0f);
+    float* wide = scratch(tls_wide, pixels * filters_pad_);
+    for (std::size_t n = first; n < last; ++n) {
+      const float* image = padded_image(x.data() + n * in_size);
+      widen(dy.data() + n * pixels * filters_, pixels, filters_, filters_pad_, wide);
+      for (std::size_t kh = 0; kh < ksize_; ++kh)
+        direct_->narrow_gemm(ksize_ * in_c_, filters_pad_ / 8,
+                             {image + kh * row_floats, 1, out_h_, stride_ * row_floats, out_w_, stride_ * in_c_}, wide,
+                             filters_pad_, grad + kh * ksize_ * in_c_ * filters_pad_, filters_pad_, true);
+    }
+    sum_bias_gradient(dy.data() + first * pixels * filters_, (last - first) * pixels, chunk_bias_grads_[task].data());
+  });
+  std::vector<float> sum(kernel_values);
+  reduce_chunk_gradients(tasks, kernel_values, sum.data());
+  for (std::size_t r = 0; r < patch_; ++r)
+    std::memcpy(kernel_grad_.data() + r * filters_, sum.data() + r * filters_pad_, filters_ * sizeof(float));
+}
 
 void Conv2D::forward(const Tensor& x, Tensor& y, const PassContext&) {
   const std::size_t batch = x.shape()[0];
   ensure_shape(y, batch_shape(batch, output_shape_));
   if (winograd_) return forward_winograd(x, y);
+  if (direct_) return forward_direct(x, y);
   const std::size_t in_size = in_h_ * in_w_ * in_c_, out_pixels = out_h_ * out_w_;
   for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     const std::size_t samples = last - first;
@@ -171,6 +250,12 @@ void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& 
   const std::size_t batch = x.shape()[0];
   if (want_dx) ensure_shape(dx, batch_shape(batch, input_shape_));
   if (winograd_) return backward_winograd(x, dy, dx, want_dx);
+  // The direct path computes the parameters' gradients; dL/dx (not wanted of a first layer, as LeNet's conv1)
+  // comes from im2col below.
+  if (direct_) {
+    backward_direct(x, dy);
+    if (!want_dx) return;
+  }
   const std::size_t in_size = in_h_ * in_w_ * in_c_, out_pixels = out_h_ * out_w_;
   const std::size_t tasks = (batch + kSamplesPerTask - 1) / kSamplesPerTask;
   if (chunk_kernel_grads_.size() < tasks) {
@@ -182,16 +267,18 @@ void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& 
     float* cols = scratch(rows * patch_);
     im2col(x.data() + first * in_size, samples, cols);
     const float* grad_out = dy.data() + first * out_pixels * filters_;
-    gemm(true, false, patch_, filters_, rows, 1.0f, cols, patch_, grad_out, filters_, 0.0f,
-         chunk_kernel_grads_[task].data(), filters_);
-    sum_bias_gradient(grad_out, rows, chunk_bias_grads_[task].data());
+    if (!direct_) {
+      gemm(true, false, patch_, filters_, rows, 1.0f, cols, patch_, grad_out, filters_, 0.0f,
+           chunk_kernel_grads_[task].data(), filters_);
+      sum_bias_gradient(grad_out, rows, chunk_bias_grads_[task].data());
+    }
     if (want_dx) {
       // cols is free again: reuse it for d(cols) = dy · kernelᵀ.
       gemm(false, true, rows, patch_, filters_, 1.0f, grad_out, filters_, weights_.data(), filters_, 0.0f, cols, patch_);
       col2im(cols, samples, dx.data() + first * in_size);
     }
   });
-  reduce_chunk_gradients(tasks, weights_.size(), kernel_grad_.data());
+  if (!direct_) reduce_chunk_gradients(tasks, weights_.size(), kernel_grad_.data());
 }
 
 void Conv2D::forward_winograd(const Tensor& x, Tensor& y) {

@@ -2,6 +2,7 @@
 #include <optional>
 
 #include "model/nn/layer.hpp"
+#include "model/nn/simd_kernels.hpp"
 #include "model/nn/winograd5x5.hpp"
 
 namespace nn {
@@ -16,7 +17,7 @@ class Conv2D : public Layer {
  public:
   Conv2D(Shape input_shape, std::size_t filters, std::size_t kernel, std::size_t stride, Padding padding,
          ConvAlgorithm algorithm = ConvAlgorithm::Auto);
-  // "winograd F(2x2,5x5), avx2 kernels" or "im2col + SGEMM".
+  // "winograd F(2x2,5x5), avx2 kernels", "direct, avx2 kernels" or "im2col + SGEMM".
   std::string implementation() const override;
   std::string type() const override { return "conv2d"; }
   void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
@@ -31,6 +32,9 @@ class Conv2D : public Layer {
   void im2col(const float* x, std::size_t samples, float* cols) const;
   void col2im(const float* cols, std::size_t samples, float* dx) const;
   void forward_winograd(const Tensor& x, Tensor& y);
+  void forward_direct(const Tensor& x, Tensor& y);
+  void backward_direct(const Tensor& x, const Tensor& dy);
+  const float* padded_image(const float* image) const;
   void backward_winograd(const Tensor& x, const Tensor& dy, Tensor& dx, bool want_dx);
   void sum_bias_gradient(const float* grad_out, std::size_t rows, float* bias_grad) const;
   void reduce_chunk_gradients(std::size_t tasks, std::size_t kernel_values, float* kernel_sum);
@@ -42,6 +46,11 @@ class Conv2D : public Layer {
   std::vector<std::vector<float>> chunk_kernel_grads_, chunk_bias_grads_;
   std::optional<Winograd5x5> winograd_;
   std::vector<float> winograd_kernel_grad_;
+  // Few filters (LeNet's conv1: 20): a direct convolution in our narrow kernel, on a zero-bordered copy of each
+  // image, beats im2col + OpenBLAS, whose copies and small-matrix overheads dominate at these sizes.
+  static constexpr std::size_t kDirectMaxFilters = 48;
+  const simd::Kernels* direct_ = nullptr;
+  std::size_t filters_pad_, padded_h_, padded_w_;  // filters in whole AVX registers; the zero-bordered image
 };
 
 }  // namespace nn

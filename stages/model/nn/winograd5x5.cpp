@@ -25,7 +25,7 @@ Winograd5x5::Winograd5x5(const ConvGeometry& g, bool simd)
     : plan_{g.in_h,           g.in_w,           g.in_c,           g.filters,        g.out_h,
             g.out_w,          g.pad_top,        g.pad_left,       (g.out_h + 1) / 2, (g.out_w + 1) / 2,
             round_up8(g.in_c), round_up8(g.filters)},
-      kernels_(simd && winograd::cpu_has_avx2_fma() ? &winograd::avx2_kernels() : &winograd::portable_kernels()),
+      kernels_(simd ? &simd::kernels() : &simd::portable_kernels()),
       u_(kPositions * g.in_c * plan_.k_pad, 0.0f),
       ut_(kPositions * g.filters * plan_.c_pad, 0.0f) {}
 
@@ -88,11 +88,11 @@ void Winograd5x5::kernel_gradient(const float* du, float* dkernel) const {
 }
 
 void Winograd5x5::forward(const float* x, std::size_t samples, const float* bias, float* y) const {
-  kernels_->forward(plan_, x, samples, u_.data(), bias, y);
+  kernels_->winograd_forward(plan_, x, samples, u_.data(), bias, y);
 }
 
 void Winograd5x5::backward(const float* x, const float* dy, std::size_t samples, float* du, float* dx) const {
-  kernels_->backward(plan_, x, dy, samples, u_.data(), ut_.data(), du, dx);
+  kernels_->winograd_backward(plan_, x, dy, samples, u_.data(), ut_.data(), du, dx);
 }
 
 }  // namespace nn

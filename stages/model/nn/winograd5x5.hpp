@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "model/nn/winograd5x5_kernels.hpp"
+#include "model/nn/simd_kernels.hpp"
 
 namespace nn {
 
@@ -34,8 +34,8 @@ class Winograd5x5 {
   void backward(const float* x, const float* dy, std::size_t samples, float* du, float* dx) const;
 
  private:
-  winograd::Plan plan_;
-  const winograd::Kernels* kernels_;
+  simd::WinogradPlan plan_;
+  const simd::Kernels* kernels_;
   std::vector<float> u_, ut_;  // G g Gᵀ as (36, in_c, k_pad) and as (36, filters, c_pad)
 };
 
