@@ -235,15 +235,19 @@ void Conv2D::sum_bias_gradient(const float* grad_out, std::size_t rows, float* b
     for (std::size_t f = 0; f < filters_; ++f) bias_grad[f] += grad_out[r * filters_ + f];
 }
 
-// Adds the per-task partial sums in task order: the same sums on any number of threads.
+// Adds the per-task partial sums in task order, for each value: the same sums on any number of threads.
 void Conv2D::reduce_chunk_gradients(std::size_t tasks, std::size_t kernel_values, float* kernel_sum) {
-  std::fill(kernel_sum, kernel_sum + kernel_values, 0.0f);
+  constexpr std::size_t kValuesPerTask = 4096;
+  for_each_slice(kernel_values, kValuesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+    std::fill(kernel_sum + first, kernel_sum + last, 0.0f);
+    for (std::size_t t = 0; t < tasks; ++t) {
+      const float* kg = chunk_kernel_grads_[t].data();
+      for (std::size_t i = first; i < last; ++i) kernel_sum[i] += kg[i];
+    }
+  });
   std::fill(bias_grad_.begin(), bias_grad_.end(), 0.0f);
-  for (std::size_t t = 0; t < tasks; ++t) {
-    const float* kg = chunk_kernel_grads_[t].data();
-    for (std::size_t i = 0; i < kernel_values; ++i) kernel_sum[i] += kg[i];
+  for (std::size_t t = 0; t < tasks; ++t)
     for (std::size_t f = 0; f < filters_; ++f) bias_grad_.data()[f] += chunk_bias_grads_[t][f];
-  }
 }
 
 void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {

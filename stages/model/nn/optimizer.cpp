@@ -2,9 +2,22 @@
 
 #include <cmath>
 
+#include "model/nn/parallel.hpp"
+
 namespace nn {
 
 namespace {
+// Updates are elementwise, so splitting them changes no result; done serially they were about 5% of a 2-thread
+// training step (1.26 M parameters of LeNet, memory-bound).
+constexpr std::size_t kValuesPerTask = 1 << 15;
+
+template <class Update>
+void for_each_value(std::size_t n, const Update& update) {
+  for_each_slice(n, kValuesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+    for (std::size_t j = first; j < last; ++j) update(j);
+  });
+}
+
 void zero_like(std::vector<Tensor>& state, const std::vector<Parameter>& parameters) {
   if (state.size() == parameters.size()) return;
   state.clear();
@@ -24,15 +37,16 @@ void Sgd::step(const std::vector<Parameter>& parameters, double learning_rate) {
     const float* g = parameters[i].grad->data();
     const std::size_t n = parameters[i].value->size();
     if (momentum == 0.0f) {
-      for (std::size_t j = 0; j < n; ++j) w[j] -= lr * (g[j] + decay * w[j]);
+      for_each_value(n, [=](std::size_t j) { w[j] -= lr * (g[j] + decay * w[j]); });
       continue;
     }
     float* v = velocity_[i].data();
-    for (std::size_t j = 0; j < n; ++j) {
+    const bool nesterov = options_.nesterov;
+    for_each_value(n, [=](std::size_t j) {
       const float grad = g[j] + decay * w[j];
       v[j] = momentum * v[j] - lr * grad;
-      w[j] += options_.nesterov ? momentum * v[j] - lr * grad : v[j];
-    }
+      w[j] += nesterov ? momentum * v[j] - lr * grad : v[j];
+    });
   }
   ++iterations;
 }
@@ -64,12 +78,12 @@ void Adam::step(const std::vector<Parameter>& parameters, double learning_rate) 
     const float* g = parameters[i].grad->data();
     float* m = m_[i].data();
     float* v = v_[i].data();
-    for (std::size_t j = 0, n = parameters[i].value->size(); j < n; ++j) {
+    for_each_value(parameters[i].value->size(), [=](std::size_t j) {
       const float grad = g[j] + decay * w[j];
       m[j] = b1 * m[j] + (1 - b1) * grad;
       v[j] = b2 * v[j] + (1 - b2) * grad * grad;
       w[j] -= alpha * m[j] / (std::sqrt(v[j]) + eps);
-    }
+    });
   }
 }
 
