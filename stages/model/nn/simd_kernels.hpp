@@ -25,11 +25,12 @@ struct Kernels {
   // C (rows × 8·vectors) (+)= A · B; row l of B at b + l·bls (l = o·inner_count + i), row r of C at c + r·crs.
   void (*narrow_gemm)(std::size_t rows, std::size_t vectors, const NarrowLhs& a, const float* b, std::size_t bls,
                       float* c, std::size_t crs, bool accumulate);
-  // One slice of images. Layouts: u, du (36, in_c, k_pad) and ut (36, filters, c_pad), zero-padded; x, y, dy, dx
-  // NHWC. `winograd_backward` adds the slice's dL/dU into du and writes dL/dx when dx is not null.
+  // One slice of images. Layouts: u, du (36, in_c, k_pad) and ut (36, filters, c_pad: U transposed, for dL/dx),
+  // zero-padded; x, y, dy, dx NHWC. `winograd_backward` adds the slice's dL/dU into du and writes dL/dx when dx is
+  // not null.
   void (*winograd_forward)(const WinogradPlan&, const float* x, std::size_t samples, const float* u, const float* bias,
                            float* y);
-  void (*winograd_backward)(const WinogradPlan&, const float* x, const float* dy, std::size_t samples, const float* u,
+  void (*winograd_backward)(const WinogradPlan&, const float* x, const float* dy, std::size_t samples,
                             const float* ut, float* du, float* dx);
 };
 

@@ -92,7 +92,7 @@ void Winograd5x5::forward(const float* x, std::size_t samples, const float* bias
 }
 
 void Winograd5x5::backward(const float* x, const float* dy, std::size_t samples, float* du, float* dx) const {
-  kernels_->winograd_backward(plan_, x, dy, samples, u_.data(), ut_.data(), du, dx);
+  kernels_->winograd_backward(plan_, x, dy, samples, ut_.data(), du, dx);
 }
 
 }  // namespace nn
