@@ -30,6 +30,13 @@ std::unique_ptr<Sequential> small_net(const std::string& layers_yaml, const Shap
   return std::move(stages::build_network(YAML::Load(layers_yaml), input, throw_at).network);
 }
 
+// A model stage named m behind the usual data stages; `model_options` is the rest of m's flow map.
+std::string model_config(const std::string& model_options) {
+  return "stages:\n  s: {type: idx_reader, images: a, labels: b}\n  sc: {type: scale, inputs: s}\n"
+         "  h: {type: one_hot, inputs: sc}\n  b: {type: shuffle_batcher, inputs: h}\n"
+         "  m: {type: sequential, inputs: b, " + model_options + "}\n";
+}
+
 const char* kLeNetLayers = R"([
   {conv2d: {filters: 20, kernel: 5, padding: same}}, relu, {max_pool2d: {pool: 2}},
   {conv2d: {filters: 50, kernel: 5, padding: same}}, relu, {max_pool2d: {pool: 2}},
@@ -284,16 +291,12 @@ TEST(ModelStage, LeNetConfigValidatesWithTheKerasTable) {
 TEST(ModelStage, CheckpointOfAnotherArchitectureIsRejected) {
   TempDir dir;
   auto small = pipeline::Pipeline::build(pipeline::parse_config(
-      "stages:\n  s: {type: idx_reader, images: a, labels: b}\n  sc: {type: scale, inputs: s}\n"
-      "  h: {type: one_hot, inputs: sc}\n  b: {type: shuffle_batcher, inputs: h}\n"
-      "  m: {type: sequential, inputs: b, layers: [flatten, {dense: {units: 10}}]}\n",
+      model_config("layers: [flatten, {dense: {units: 10}}]"),
       "a.yaml"));
   auto& model = dynamic_cast<stages::SequentialModel&>(small.stage("m"));
   save_checkpoint(model.make_checkpoint(), dir.file("m.ckpt"));
   auto other = pipeline::Pipeline::build(pipeline::parse_config(
-      "stages:\n  s: {type: idx_reader, images: a, labels: b}\n  sc: {type: scale, inputs: s}\n"
-      "  h: {type: one_hot, inputs: sc}\n  b: {type: shuffle_batcher, inputs: h}\n"
-      "  m: {type: sequential, inputs: b, layers: [flatten, {dense: {units: 20}}, {dense: {units: 10}}]}\n",
+      model_config("layers: [flatten, {dense: {units: 20}}, {dense: {units: 10}}]"),
       "b.yaml"));
   try {
     dynamic_cast<stages::SequentialModel&>(other.stage("m")).load_weights(load_checkpoint(dir.file("m.ckpt")), "m.ckpt");
@@ -305,9 +308,7 @@ TEST(ModelStage, CheckpointOfAnotherArchitectureIsRejected) {
 
 TEST(ModelStage, NonFiniteLossStopsNamingEpochAndBatch) {
   auto p = pipeline::Pipeline::build(pipeline::parse_config(
-      "stages:\n  s: {type: idx_reader, images: a, labels: b}\n  sc: {type: scale, inputs: s}\n"
-      "  h: {type: one_hot, inputs: sc}\n  b: {type: shuffle_batcher, inputs: h}\n"
-      "  m: {type: sequential, inputs: b, input_shape: [2, 2, 1], layers: [flatten, {dense: {units: 3}}]}\n",
+      model_config("input_shape: [2, 2, 1], layers: [flatten, {dense: {units: 3}}]"),
       "nan.yaml"));
   auto& model = dynamic_cast<stages::SequentialModel&>(p.stage("m"));
   model.network().parameters()[0].value->data()[0] = std::numeric_limits<float>::quiet_NaN();

@@ -19,6 +19,32 @@ constexpr float kG[kTile][kKernel] = {{1.f / 4, 0, 0, 0, 0},
 
 std::size_t round_up8(std::size_t n) { return (n + 7) / 8 * 8; }
 
+// dst(a, b) += Σ_i,j L(a, i) · src(i, j) · L(b, j) over rows of n floats, L being out × in: the separable 2-D
+// transform between a 5x5 kernel and its 6x6 Winograd form (either way), for one input channel.
+template <class Coefficient, class Source, class Destination>
+void two_sided(std::size_t out, std::size_t in, Coefficient L, Source src, Destination dst, std::size_t n,
+               std::vector<float>& half) {
+  half.assign(out * in * n, 0.0f);  // L · src, (out, in)
+  for (std::size_t a = 0; a < out; ++a)
+    for (std::size_t i = 0; i < in; ++i) {
+      if (L(a, i) == 0) continue;
+      for (std::size_t j = 0; j < in; ++j) {
+        const float* from = src(i, j);
+        float* to = half.data() + (a * in + j) * n;
+        for (std::size_t k = 0; k < n; ++k) to[k] += L(a, i) * from[k];
+      }
+    }
+  for (std::size_t a = 0; a < out; ++a)
+    for (std::size_t b = 0; b < out; ++b) {
+      float* to = dst(a, b);
+      for (std::size_t j = 0; j < in; ++j) {
+        if (L(b, j) == 0) continue;
+        const float* from = half.data() + (a * in + j) * n;
+        for (std::size_t k = 0; k < n; ++k) to[k] += L(b, j) * from[k];
+      }
+    }
+}
+
 }  // namespace
 
 Winograd5x5::Winograd5x5(const ConvGeometry& g, bool simd)
@@ -32,28 +58,12 @@ Winograd5x5::Winograd5x5(const ConvGeometry& g, bool simd)
 void Winograd5x5::set_kernel(const float* kernel) {
   const std::size_t c_n = plan_.in_c, k_n = plan_.filters, kp = plan_.k_pad, cp = plan_.c_pad;
   std::fill(u_.begin(), u_.end(), 0.0f);
-  std::vector<float> half(kTile * kKernel * k_n);  // G g for one input channel: (6, 5, filters)
-  for (std::size_t c = 0; c < c_n; ++c) {
-    std::fill(half.begin(), half.end(), 0.0f);
-    for (std::size_t a = 0; a < kTile; ++a)
-      for (std::size_t i = 0; i < kKernel; ++i) {
-        if (kG[a][i] == 0) continue;
-        for (std::size_t j = 0; j < kKernel; ++j) {
-          float* dst = half.data() + (a * kKernel + j) * k_n;
-          const float* src = kernel + ((i * kKernel + j) * c_n + c) * k_n;
-          for (std::size_t k = 0; k < k_n; ++k) dst[k] += kG[a][i] * src[k];
-        }
-      }
-    for (std::size_t a = 0; a < kTile; ++a)
-      for (std::size_t b = 0; b < kTile; ++b) {
-        float* dst = u_.data() + ((a * kTile + b) * c_n + c) * kp;
-        for (std::size_t j = 0; j < kKernel; ++j) {
-          if (kG[b][j] == 0) continue;
-          const float* src = half.data() + (a * kKernel + j) * k_n;
-          for (std::size_t k = 0; k < k_n; ++k) dst[k] += kG[b][j] * src[k];
-        }
-      }
-  }
+  std::vector<float> half;
+  for (std::size_t c = 0; c < c_n; ++c)  // U = G g Gᵀ
+    two_sided(
+        kTile, kKernel, [](std::size_t a, std::size_t i) { return kG[a][i]; },
+        [&](std::size_t i, std::size_t j) { return kernel + ((i * kKernel + j) * c_n + c) * k_n; },
+        [&](std::size_t a, std::size_t b) { return u_.data() + ((a * kTile + b) * c_n + c) * kp; }, k_n, half);
   for (std::size_t pos = 0; pos < kPositions; ++pos)
     for (std::size_t c = 0; c < c_n; ++c)
       for (std::size_t k = 0; k < k_n; ++k)
@@ -63,28 +73,12 @@ void Winograd5x5::set_kernel(const float* kernel) {
 void Winograd5x5::kernel_gradient(const float* du, float* dkernel) const {
   const std::size_t c_n = plan_.in_c, k_n = plan_.filters, kp = plan_.k_pad;
   std::memset(dkernel, 0, kKernel * kKernel * c_n * k_n * sizeof(float));
-  std::vector<float> half(kKernel * kTile * k_n);  // Gᵀ dU for one input channel: (5, 6, filters)
-  for (std::size_t c = 0; c < c_n; ++c) {
-    std::fill(half.begin(), half.end(), 0.0f);
-    for (std::size_t i = 0; i < kKernel; ++i)
-      for (std::size_t a = 0; a < kTile; ++a) {
-        if (kG[a][i] == 0) continue;
-        for (std::size_t b = 0; b < kTile; ++b) {
-          float* dst = half.data() + (i * kTile + b) * k_n;
-          const float* src = du + ((a * kTile + b) * c_n + c) * kp;
-          for (std::size_t k = 0; k < k_n; ++k) dst[k] += kG[a][i] * src[k];
-        }
-      }
-    for (std::size_t i = 0; i < kKernel; ++i)
-      for (std::size_t j = 0; j < kKernel; ++j) {
-        float* dst = dkernel + ((i * kKernel + j) * c_n + c) * k_n;
-        for (std::size_t b = 0; b < kTile; ++b) {
-          if (kG[b][j] == 0) continue;
-          const float* src = half.data() + (i * kTile + b) * k_n;
-          for (std::size_t k = 0; k < k_n; ++k) dst[k] += kG[b][j] * src[k];
-        }
-      }
-  }
+  std::vector<float> half;
+  for (std::size_t c = 0; c < c_n; ++c)  // dg = Gᵀ dU G
+    two_sided(
+        kKernel, kTile, [](std::size_t i, std::size_t a) { return kG[a][i]; },
+        [&](std::size_t a, std::size_t b) { return du + ((a * kTile + b) * c_n + c) * kp; },
+        [&](std::size_t i, std::size_t j) { return dkernel + ((i * kKernel + j) * c_n + c) * k_n; }, k_n, half);
 }
 
 void Winograd5x5::forward(const float* x, std::size_t samples, const float* bias, float* y) const {
