@@ -8,11 +8,11 @@
 namespace nn {
 
 enum class Padding { Same, Valid };
-// Auto: Winograd where it applies (5x5, stride 1), else im2col. Both agree to float rounding.
+// Auto: Winograd for 5x5 stride-1 kernels with 8+ input channels, else the direct kernel for up to 48 filters,
+// else im2col + SGEMM. Im2col forces the last; Winograd throws where it does not apply. All agree to float rounding.
 enum class ConvAlgorithm { Auto, Im2col, Winograd };
 
-// 2-D convolution over NHWC input, kernel laid out (kh, kw, in, out) as in Keras; im2col + GEMM, or Winograd
-// F(2x2, 5x5) for stride-1 5x5 kernels.
+// 2-D convolution over NHWC input, kernel laid out (kh, kw, in, out) as in Keras, by the algorithm above.
 class Conv2D : public Layer {
  public:
   Conv2D(Shape input_shape, std::size_t filters, std::size_t kernel, std::size_t stride, Padding padding,
@@ -32,10 +32,10 @@ class Conv2D : public Layer {
   void im2col(const float* x, std::size_t samples, float* cols) const;
   void col2im(const float* cols, std::size_t samples, float* dx) const;
   void forward_winograd(const Tensor& x, Tensor& y);
-  void forward_direct(const Tensor& x, Tensor& y);
-  void backward_direct(const Tensor& x, const Tensor& dy);
-  const float* padded_image(const float* image) const;
   void backward_winograd(const Tensor& x, const Tensor& dy, Tensor& dx, bool want_dx);
+  void forward_direct(const Tensor& x, Tensor& y);
+  void backward_direct(const Tensor& x, const Tensor& dy);  // parameters' gradients only
+  const float* padded_image(const float* image) const;
   void sum_bias_gradient(const float* grad_out, std::size_t rows, float* bias_grad) const;
   void reduce_chunk_gradients(std::size_t tasks, std::size_t kernel_values, float* kernel_sum);
 
