@@ -6,7 +6,7 @@
 
 #include "common/random.hpp"
 #include "model/nn/gemm.hpp"
-#include "model/nn/simd_kernels.hpp"
+#include "model/nn/kernels/simd_kernels.hpp"
 #include "model/nn/softmax_cross_entropy.hpp"
 #include "pipeline/version.hpp"
 #include "pipeline/registry.hpp"
@@ -251,7 +251,9 @@ namespace {
 [[maybe_unused]] const bool blas_single_threaded = (nn::use_single_threaded_blas(), true);
 [[maybe_unused]] const bool blas_version_line = pipeline::add_version_line([] { return nn::blas_description(); });
 [[maybe_unused]] const bool kernels_version_line = pipeline::add_version_line([] {
-  return std::string("convolution kernels: ") + nn::simd::kernels().name +
-         " (Winograd F(2x2,5x5) for 5x5/1 with 8+ input channels, direct for up to 48 filters, else im2col + BLAS)";
+  return std::string("vector kernels: ") + nn::simd::kernels().name + " (this CPU runs " +
+         nn::simd::kernel_names(nn::simd::runnable_kernels()) +
+         "; PIPELINE_SIMD picks a lower one); convolutions: Winograd F(2x2,5x5) for 5x5/1 with 8+ input channels, "
+         "direct for up to 48 filters, else im2col + BLAS";
 });
 }  // namespace

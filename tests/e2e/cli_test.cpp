@@ -20,8 +20,10 @@ struct Result {
   std::string output;  // stdout and stderr together
 };
 
-Result run(const std::string& args) {
-  const std::string command = std::string("cd " PIPELINE_SOURCE_DIR " && " PIPELINE_BINARY " ") + args + " 2>&1";
+// `environment`: assignments put before the command, e.g. "PIPELINE_SIMD=sse2".
+Result run(const std::string& args, const std::string& environment = "") {
+  const std::string command =
+      std::string("cd " PIPELINE_SOURCE_DIR " && ") + environment + " " PIPELINE_BINARY " " + args + " 2>&1";
   Result r;
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return r;
@@ -49,6 +51,18 @@ TEST(Cli, HelpVersionAndBadUsage) {
   EXPECT_EQ(run("run").code, 2);
   EXPECT_EQ(run("run configs/lenet_mnist.yaml --threads zero").code, 2);
   EXPECT_EQ(run("run configs/lenet_mnist.yaml --bogus").code, 2);
+}
+
+TEST(Cli, PipelineSimdPicksTheKernelBuildOrSaysWhyNot) {
+  const auto baseline = run("--version", "PIPELINE_SIMD=sse2");
+  EXPECT_EQ(baseline.code, 0);
+  EXPECT_NE(baseline.output.find("vector kernels: sse2 (this CPU runs "), std::string::npos) << baseline.output;
+  const auto summary = run("validate configs/lenet_mnist_quick.yaml" + mnist_vars(), "PIPELINE_SIMD=sse2");
+  EXPECT_EQ(summary.code, 0) << summary.output;
+  EXPECT_NE(summary.output.find("direct, sse2 kernels"), std::string::npos) << "the model summary names the build";
+  const auto bogus = run("validate configs/lenet_mnist_quick.yaml" + mnist_vars(), "PIPELINE_SIMD=avx9");
+  EXPECT_EQ(bogus.code, 2);
+  EXPECT_NE(bogus.output.find("PIPELINE_SIMD=avx9: no such kernel build; built: "), std::string::npos) << bogus.output;
 }
 
 TEST(Cli, StagesListsEveryStageWithParametersLikeGstInspect) {

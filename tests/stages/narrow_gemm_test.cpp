@@ -1,30 +1,31 @@
-// The narrow GEMM of both kernel builds against a plain loop: every column chunking (1-8 registers wide), row
-// counts that leave remainders, 2-D strided left operands (as the direct convolution uses) and accumulation.
+// The narrow GEMM of every kernel build this CPU runs against a plain loop: every column chunking (1-8 registers
+// wide), row counts that leave every remainder of each row blocking, 2-D strided left operands (as the direct
+// convolution uses) and accumulation.
 #include <gtest/gtest.h>
 
 #include <random>
 #include <vector>
 
-#include "model/nn/simd_kernels.hpp"
+#include "model/nn/kernels/simd_kernels.hpp"
 
 using nn::simd::Kernels;
 using nn::simd::NarrowLhs;
 
 namespace {
 
-class NarrowGemm : public ::testing::TestWithParam<bool> {};
-
-TEST_P(NarrowGemm, MatchesAPlainLoop) {
-  if (GetParam() && !nn::simd::cpu_has_avx2_fma()) GTEST_SKIP() << "this CPU has no AVX2 + FMA";
-  const Kernels& k = GetParam() ? nn::simd::avx2_kernels() : nn::simd::portable_kernels();
+TEST(NarrowGemm, EveryBuildMatchesAPlainLoop) {
+  for (const Kernels* build : nn::simd::runnable_kernels()) {
+    SCOPED_TRACE(build->name);
+    const Kernels& k = *build;
+    const std::size_t lanes = k.lanes;
   std::mt19937_64 rng(5);
   std::uniform_real_distribution<float> u(-1, 1);
   for (std::size_t vectors = 1; vectors <= 8; ++vectors)
-    for (std::size_t rows : {1, 5, 7, 13})
+    for (std::size_t rows : {1, 2, 3, 5, 7, 13, 15, 27})
       for (bool accumulate : {false, true}) {
         // A(r, (o, i)) over a window: rows 3 apart, 4 outer steps 40 apart, 6 inner steps 2 apart.
         const NarrowLhs lhs{nullptr, 3, 4, 40, 6, 2};
-        const std::size_t depth = lhs.outer_count * lhs.inner_count, width = 8 * vectors, bls = width + 8, crs = width + 16;
+        const std::size_t depth = lhs.outer_count * lhs.inner_count, width = lanes * vectors, bls = width + 8, crs = width + 16;
         std::vector<float> a(rows * 3 + 4 * 40 + 6 * 2), b(depth * bls), c(rows * crs), want;
         for (auto* v : {&a, &b, &c})
           for (auto& x : *v) x = u(rng);
@@ -45,9 +46,7 @@ TEST_P(NarrowGemm, MatchesAPlainLoop) {
             ASSERT_NEAR(c[r * crs + col], want[r * crs + col], 1e-4)
                 << "vectors " << vectors << " rows " << rows << " accumulate " << accumulate << " at " << r << "," << col;
       }
+  }
 }
-
-INSTANTIATE_TEST_SUITE_P(Builds, NarrowGemm, ::testing::Values(true, false),
-                         [](const auto& info) { return info.param ? "Avx2" : "Portable"; });
 
 }  // namespace

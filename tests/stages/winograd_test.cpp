@@ -1,5 +1,6 @@
-// Winograd F(2x2, 5x5) against the direct convolution, for both kernel builds (AVX2 and portable), on shapes that
-// exercise partial tiles, partial tile blocks, channel counts that are not multiples of 8, and both paddings.
+// Winograd F(2x2, 5x5) against the direct convolution, for every kernel build this CPU runs (avx512, avx2, sse2),
+// on shapes that exercise partial tiles, partial tile blocks, channel counts that are not multiples of the lanes,
+// and both paddings.
 #include <gtest/gtest.h>
 
 #include <oneapi/tbb/task_arena.h>
@@ -51,10 +52,10 @@ void expect_close(const Tensor& got, const Tensor& want, double relative, const 
 // (bench/README.md).
 constexpr double kKernelGradientTolerance = 5e-5;
 
-class WinogradKernels : public ::testing::TestWithParam<bool> {};
+class WinogradKernels : public ::testing::TestWithParam<const simd::Kernels*> {};
 
 TEST_P(WinogradKernels, ForwardAndGradientsMatchTheDirectConvolution) {
-  const bool simd = GetParam();
+  const simd::Kernels& build = *GetParam();
   for (const Case& c : kCases) {
     SCOPED_TRACE(shape_string(c.in) + " filters " + std::to_string(c.filters));
     const Conv2D layer(c.in, c.filters, 5, 1, c.padding, ConvAlgorithm::Im2col);  // for the output shape only
@@ -66,7 +67,7 @@ TEST_P(WinogradKernels, ForwardAndGradientsMatchTheDirectConvolution) {
     const Tensor bias = random_tensor({c.filters}, rng);
     const Tensor dy = random_tensor(batch_shape(c.batch, out), rng);
 
-    Winograd5x5 winograd(g, simd);
+    Winograd5x5 winograd(g, build);
     winograd.set_kernel(kernel.data());
     Tensor y = Tensor::from_shape(batch_shape(c.batch, out));
     winograd.forward(x.data(), c.batch, bias.data(), y.data());
@@ -90,7 +91,7 @@ TEST_P(WinogradKernels, GradientAccumulatesAcrossSlices) {
   std::mt19937_64 rng(3);
   const Tensor x = random_tensor(batch_shape(c.batch, c.in), rng), dy = random_tensor(batch_shape(c.batch, {6, 7, 9}), rng);
   const Tensor kernel = random_tensor({5, 5, 4, 9}, rng);
-  Winograd5x5 winograd(g, GetParam());
+  Winograd5x5 winograd(g, *GetParam());
   winograd.set_kernel(kernel.data());
   std::vector<float> whole(winograd.kernel_gradient_size(), 0.0f), parts(whole.size(), 0.0f);
   winograd.backward(x.data(), dy.data(), 4, whole.data(), nullptr);
@@ -99,8 +100,8 @@ TEST_P(WinogradKernels, GradientAccumulatesAcrossSlices) {
   for (std::size_t i = 0; i < whole.size(); ++i) ASSERT_NEAR(whole[i], parts[i], 1e-4 * std::max(1.0f, std::abs(whole[i])));
 }
 
-INSTANTIATE_TEST_SUITE_P(Builds, WinogradKernels, ::testing::Values(true, false),
-                         [](const auto& info) { return info.param ? "Avx2WhereAvailable" : "Portable"; });
+INSTANTIATE_TEST_SUITE_P(Builds, WinogradKernels, ::testing::ValuesIn(simd::runnable_kernels()),
+                         [](const auto& info) { return std::string(info.param->name); });
 
 TEST(Conv2DAlgorithm, AutoPicksByShape) {
   EXPECT_EQ(Conv2D({14, 14, 20}, 50, 5, 1, Padding::Same).implementation().rfind("winograd", 0), 0u);

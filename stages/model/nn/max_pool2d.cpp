@@ -22,11 +22,28 @@ MaxPool2D::MaxPool2D(Shape input_shape, std::size_t pool, std::size_t stride)
   out_h_ = (in_h_ - pool) / stride + 1;
   out_w_ = (in_w_ - pool) / stride + 1;
   output_shape_ = {out_h_, out_w_, channels_};
+  if (pool == 2 && stride == 2) kernels_ = &simd::kernels();
+}
+
+std::string MaxPool2D::implementation() const {
+  return kernels_ ? std::string(kernels_->name) + " kernels" : std::string();
 }
 
 void MaxPool2D::forward(const Tensor& x, Tensor& y, const PassContext&) {
   const std::size_t batch = x.shape()[0];
   ensure_shape(y, batch_shape(batch, output_shape_));
+  if (!kernels_) return forward_general(x, y);
+  const std::size_t in_size = in_h_ * in_w_ * channels_, out_size = out_h_ * out_w_ * channels_;
+  winner_.resize(batch * out_size);
+  for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+    for (std::size_t n = first; n < last; ++n)
+      kernels_->max_pool_2x2_forward(x.data() + n * in_size, in_h_, in_w_, channels_, y.data() + n * out_size,
+                                     winner_.data() + n * out_size);
+  });
+}
+
+void MaxPool2D::forward_general(const Tensor& x, Tensor& y) {
+  const std::size_t batch = x.shape()[0];
   const std::size_t in_size = in_h_ * in_w_ * channels_, out_size = out_h_ * out_w_ * channels_;
   argmax_.resize(batch * out_size);
   for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
@@ -34,27 +51,6 @@ void MaxPool2D::forward(const Tensor& x, Tensor& y, const PassContext&) {
       const float* in = x.data() + n * in_size;
       float* out = y.data() + n * out_size;
       std::uint32_t* arg = argmax_.data() + n * out_size;
-      if (pool_ == 2 && stride_ == 2) {
-        // The common 2x2/2 case: the four candidates of all channels are contiguous runs, so the channel loop
-        // vectorizes. Same tie rule as the general loop (first maximum in row-major window order).
-        for (std::size_t oh = 0; oh < out_h_; ++oh)
-          for (std::size_t ow = 0; ow < out_w_; ++ow) {
-            const std::size_t a0 = ((2 * oh) * in_w_ + 2 * ow) * channels_, b0 = a0 + channels_;
-            const std::size_t c0 = a0 + in_w_ * channels_, d0 = c0 + channels_;
-            float* o = out + (oh * out_w_ + ow) * channels_;
-            std::uint32_t* ar = arg + (oh * out_w_ + ow) * channels_;
-            for (std::size_t c = 0; c < channels_; ++c) {
-              float best = in[a0 + c];
-              std::uint32_t at = static_cast<std::uint32_t>(a0 + c);
-              if (in[b0 + c] > best) best = in[b0 + c], at = static_cast<std::uint32_t>(b0 + c);
-              if (in[c0 + c] > best) best = in[c0 + c], at = static_cast<std::uint32_t>(c0 + c);
-              if (in[d0 + c] > best) best = in[d0 + c], at = static_cast<std::uint32_t>(d0 + c);
-              o[c] = best;
-              ar[c] = at;
-            }
-          }
-        continue;
-      }
       for (std::size_t oh = 0; oh < out_h_; ++oh)
         for (std::size_t ow = 0; ow < out_w_; ++ow)
           for (std::size_t c = 0; c < channels_; ++c) {
@@ -76,11 +72,21 @@ void MaxPool2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
   if (!want_dx) return;
   const std::size_t batch = x.shape()[0];
   ensure_shape(dx, batch_shape(batch, input_shape_));
+  if (!kernels_) return backward_general(dy, dx);
   const std::size_t in_size = in_h_ * in_w_ * channels_, out_size = out_h_ * out_w_ * channels_;
   for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+    for (std::size_t n = first; n < last; ++n)
+      kernels_->max_pool_2x2_backward(winner_.data() + n * out_size, dy.data() + n * out_size, in_h_, in_w_, channels_,
+                                      dx.data() + n * in_size);
+  });
+}
+
+void MaxPool2D::backward_general(const Tensor& dy, Tensor& dx) {
+  const std::size_t in_size = in_h_ * in_w_ * channels_, out_size = out_h_ * out_w_ * channels_;
+  for_each_slice(dy.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     for (std::size_t n = first; n < last; ++n) {
-      float* grad_in = dx.data() + n * in_size;
-      std::fill(grad_in, grad_in + in_size, 0.0f);
+      auto grad_in = flat(dx.data() + n * in_size, in_size);
+      grad_in.fill(0.0f);
       const float* grad_out = dy.data() + n * out_size;
       const std::uint32_t* arg = argmax_.data() + n * out_size;
       for (std::size_t o = 0; o < out_size; ++o) grad_in[arg[o]] += grad_out[o];

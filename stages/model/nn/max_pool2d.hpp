@@ -1,6 +1,8 @@
 #pragma once
 #include <cstdint>
 
+#include "model/nn/aligned.hpp"
+#include "model/nn/kernels/simd_kernels.hpp"
 #include "model/nn/layer.hpp"
 
 namespace nn {
@@ -12,10 +14,17 @@ class MaxPool2D : public Layer {
   std::string type() const override { return "max_pool2d"; }
   void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) override;
+  std::string implementation() const override;
 
  private:
+  void forward_general(const Tensor& x, Tensor& y);
+  void backward_general(const Tensor& dy, Tensor& dx);
+
   std::size_t in_h_, in_w_, channels_, pool_, stride_, out_h_, out_w_;
-  std::vector<std::uint32_t> argmax_;  // per output element: flat input offset within its sample
+  // The common 2x2/2 case runs in our vector kernel; the general loop is plain code.
+  const simd::Kernels* kernels_ = nullptr;
+  AlignedFloats winner_;               // 2x2 kernel: per output element, the window position of the maximum
+  std::vector<std::uint32_t> argmax_;  // general loop: per output element, flat input offset within its sample
 };
 
 }  // namespace nn

@@ -1,9 +1,11 @@
 #pragma once
 // Tensors of the network: row-major float32, batch first, image tensors in NHWC order (as Keras).
+#include <array>
 #include <cstddef>
 #include <string>
 #include <vector>
 
+#include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
 
 namespace nn {
@@ -17,5 +19,16 @@ std::size_t shape_size(const Shape& shape);
 Shape batch_shape(std::size_t n, const Shape& sample);
 // Resizes only when the shape differs, so buffers are reused from batch to batch.
 void ensure_shape(Tensor& t, const Shape& shape);
+
+// xtensor views of floats that live elsewhere (a slice of a batch, a scratch buffer), without a copy: for xtensor
+// expressions and xtensor-blas, which reads row-major adaptors in place.
+template <class T>
+auto flat(T* data, std::size_t n) {
+  return xt::adapt(data, n, xt::no_ownership(), std::array<std::size_t, 1>{n});
+}
+template <class T>
+auto matrix(T* data, std::size_t rows, std::size_t cols) {
+  return xt::adapt(data, rows * cols, xt::no_ownership(), std::array<std::size_t, 2>{rows, cols});
+}
 
 }  // namespace nn

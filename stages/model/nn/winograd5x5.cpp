@@ -17,8 +17,6 @@ constexpr float kG[kTile][kKernel] = {{1.f / 4, 0, 0, 0, 0},
                                       {1.f / 24, -1.f / 12, 1.f / 6, -1.f / 3, 2.f / 3},
                                       {0, 0, 0, 0, 1}};
 
-std::size_t round_up8(std::size_t n) { return (n + 7) / 8 * 8; }
-
 // dst(a, b) += Σ_i,j L(a, i) · src(i, j) · L(b, j) over rows of n floats, L being out × in: the separable 2-D
 // transform between a 5x5 kernel and its 6x6 Winograd form (either way), for one input channel.
 template <class Coefficient, class Source, class Destination>
@@ -47,11 +45,20 @@ void two_sided(std::size_t out, std::size_t in, Coefficient L, Source src, Desti
 
 }  // namespace
 
-Winograd5x5::Winograd5x5(const ConvGeometry& g, bool simd)
-    : plan_{g.in_h,           g.in_w,           g.in_c,           g.filters,        g.out_h,
-            g.out_w,          g.pad_top,        g.pad_left,       (g.out_h + 1) / 2, (g.out_w + 1) / 2,
-            round_up8(g.in_c), round_up8(g.filters)},
-      kernels_(simd ? &simd::kernels() : &simd::portable_kernels()),
+Winograd5x5::Winograd5x5(const ConvGeometry& g, const simd::Kernels& kernels)
+    : plan_{g.in_h,
+            g.in_w,
+            g.in_c,
+            g.filters,
+            g.out_h,
+            g.out_w,
+            g.pad_top,
+            g.pad_left,
+            (g.out_h + 1) / 2,
+            (g.out_w + 1) / 2,
+            simd::round_up(g.in_c, kernels.lanes),
+            simd::round_up(g.filters, kernels.lanes)},
+      kernels_(&kernels),
       u_(kPositions * g.in_c * plan_.k_pad, 0.0f),
       ut_(kPositions * g.filters * plan_.c_pad, 0.0f) {}
 
@@ -81,12 +88,18 @@ void Winograd5x5::kernel_gradient(const float* du, float* dkernel) const {
         [&](std::size_t i, std::size_t j) { return dkernel + ((i * kKernel + j) * c_n + c) * k_n; }, k_n, half);
 }
 
+simd::WinogradScratch Winograd5x5::scratch() const {
+  AlignedFloats& memory = scratch_.local();
+  memory.resize(simd::winograd_scratch_floats(plan_));
+  return simd::winograd_scratch(plan_, memory.data());
+}
+
 void Winograd5x5::forward(const float* x, std::size_t samples, const float* bias, float* y) const {
-  kernels_->winograd_forward(plan_, x, samples, u_.data(), bias, y);
+  kernels_->winograd_forward(plan_, x, samples, u_.data(), bias, y, scratch());
 }
 
 void Winograd5x5::backward(const float* x, const float* dy, std::size_t samples, float* du, float* dx) const {
-  kernels_->winograd_backward(plan_, x, dy, samples, ut_.data(), du, dx);
+  kernels_->winograd_backward(plan_, x, dy, samples, ut_.data(), du, dx, scratch());
 }
 
 }  // namespace nn

@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "model/nn/simd_kernels.hpp"
+#include <oneapi/tbb/enumerable_thread_specific.h>
+
+#include "model/nn/aligned.hpp"
+#include "model/nn/kernels/simd_kernels.hpp"
 
 namespace nn {
 
@@ -17,8 +20,8 @@ struct ConvGeometry {
 
 class Winograd5x5 {
  public:
-  // `simd`: use the AVX2 kernels when the CPU has them (tests turn it off to check the portable ones).
-  explicit Winograd5x5(const ConvGeometry& geometry, bool simd = true);
+  // `kernels`: the build to run (tests pass each one the CPU runs).
+  explicit Winograd5x5(const ConvGeometry& geometry, const simd::Kernels& kernels = simd::kernels());
   std::string kernel_name() const { return kernels_->name; }
 
   // Takes the layer's kernel (5, 5, in_c, filters) for the passes that follow.
@@ -36,7 +39,10 @@ class Winograd5x5 {
  private:
   simd::WinogradPlan plan_;
   const simd::Kernels* kernels_;
-  std::vector<float> u_, ut_;  // G g Gᵀ as (36, in_c, k_pad) and as (36, filters, c_pad)
+  AlignedFloats u_, ut_;  // G g Gᵀ as (36, in_c, k_pad) and as (36, filters, c_pad)
+  // Per thread: the passes' working memory, about 0.3 MB for LeNet's conv2, reused from call to call.
+  mutable oneapi::tbb::enumerable_thread_specific<AlignedFloats> scratch_;
+  simd::WinogradScratch scratch() const;
 };
 
 }  // namespace nn

@@ -1,0 +1,74 @@
+// Every vector-kernel build this CPU runs on LeNet's shapes, one thread: the narrow GEMM as conv1's direct
+// convolution and conv2's Winograd products use it, and 2x2 max pooling. Compares instruction sets in one binary.
+//   build/bench/kernels_bench --benchmark_min_time=1
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+
+#include "model/nn/aligned.hpp"
+#include "model/nn/kernels/simd_kernels.hpp"
+
+using nn::simd::Kernels;
+
+namespace {
+
+nn::AlignedFloats random_floats(std::size_t n) {
+  nn::AlignedFloats v(n);
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (auto& x : v) x = u(rng);
+  return v;
+}
+
+// conv1 forward, one output row of one image: 28 pixels × (5 kernel rows × 5 taps) · (25 × filters).
+void direct_conv1_row(benchmark::State& state, const Kernels* k) {
+  const std::size_t filters = nn::simd::round_up(20, k->lanes), row_floats = 32;
+  const auto image = random_floats(32 * row_floats), kernel = random_floats(25 * filters);
+  nn::AlignedFloats out(28 * filters);
+  for (auto _ : state) {
+    k->narrow_gemm(28, filters / k->lanes, {image.data(), 1, 5, row_floats, 5, 1}, kernel.data(), filters, out.data(),
+                   filters, false);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["useful GFLOP/s"] =
+      benchmark::Counter(2.0 * 28 * 25 * 20, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+
+// conv2 Winograd forward, one position of one 24-tile block: (24 × 20) · (20 × 50 padded).
+void winograd_conv2_product(benchmark::State& state, const Kernels* k) {
+  const std::size_t c_pad = nn::simd::round_up(20, k->lanes), k_pad = nn::simd::round_up(50, k->lanes);
+  const auto v = random_floats(24 * 36 * c_pad), u = random_floats(20 * k_pad);
+  nn::AlignedFloats m(24 * 36 * k_pad);
+  for (auto _ : state) {
+    k->narrow_gemm(24, k_pad / k->lanes, {v.data(), 36 * c_pad, 1, 0, 20, 1}, u.data(), k_pad, m.data(), 36 * k_pad,
+                   false);
+    benchmark::DoNotOptimize(m.data());
+  }
+  state.counters["useful GFLOP/s"] =
+      benchmark::Counter(2.0 * 24 * 20 * 50, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+
+void pool1_image(benchmark::State& state, const Kernels* k) {
+  const auto x = random_floats(28 * 28 * 20);
+  nn::AlignedFloats y(14 * 14 * 20), winner(y.size()), dx(x.size());
+  for (auto _ : state) {
+    k->max_pool_2x2_forward(x.data(), 28, 28, 20, y.data(), winner.data());
+    k->max_pool_2x2_backward(winner.data(), y.data(), 28, 28, 20, dx.data());
+    benchmark::DoNotOptimize(dx.data());
+  }
+}
+
+const bool registered = [] {
+  for (const Kernels* k : nn::simd::runnable_kernels()) {
+    const std::string name = k->name;
+    benchmark::RegisterBenchmark(("direct_conv1_row/" + name).c_str(), direct_conv1_row, k);
+    benchmark::RegisterBenchmark(("winograd_conv2_product/" + name).c_str(), winograd_conv2_product, k);
+    benchmark::RegisterBenchmark(("pool1_image/" + name).c_str(), pool1_image, k);
+  }
+  return true;
+}();
+
+}  // namespace
+
+BENCHMARK_MAIN();

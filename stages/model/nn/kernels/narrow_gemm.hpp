@@ -1,0 +1,108 @@
+#pragma once
+// A register-blocked product for GEMMs whose output is a few vector registers wide (Winograd's per-position
+// products, the direct convolution): C (rows × L·vectors) (+)= A (rows × depth) · B (depth × L·vectors), L the
+// lanes of one register, with any strides for A. Included only by kernels_arch.cpp, once per instruction set.
+#include <cstddef>
+#include <type_traits>
+
+#include <xsimd/xsimd.hpp>
+
+#include "model/nn/kernels/simd_kernels.hpp"
+
+namespace nn::simd {
+
+// a · b + c in one rounding where the instruction set has FMA. xsimd 8.1 has no AVX-512 fma kernel (its generic
+// fallback multiplies, then adds: two instructions and two roundings), so the AVX-512 copy calls the intrinsic.
+template <class Arch>
+xsimd::batch<float, Arch> multiply_add(const xsimd::batch<float, Arch>& a, const xsimd::batch<float, Arch>& b,
+                                       const xsimd::batch<float, Arch>& c) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) return _mm512_fmadd_ps(a, b, c);
+#endif
+  return xsimd::fma(a, b, c);
+}
+
+template <class Arch>
+class NarrowGemm {
+ public:
+  using Vector = xsimd::batch<float, Arch>;
+  static constexpr std::size_t kLanes = Vector::size;
+
+  static void product(std::size_t rows, std::size_t vectors, const NarrowLhs& lhs, const float* b, std::size_t bls,
+                      float* c, std::size_t crs, bool accumulate) {
+    std::size_t j = 0;
+    // 7 (LeNet's 50 filters on AVX2) as 4 + 3: fewer loads per multiply-add than 6 + 1.
+    for (; j + 6 <= vectors && vectors - j != 7; j += 6) rows_of<6>(rows, lhs, b, bls, c, crs, accumulate, j);
+    if (vectors - j == 7) {
+      rows_of<4>(rows, lhs, b, bls, c, crs, accumulate, j);
+      j += 4;
+    }
+    switch (vectors - j) {
+      case 5: rows_of<4>(rows, lhs, b, bls, c, crs, accumulate, j);
+              rows_of<1>(rows, lhs, b, bls, c, crs, accumulate, j + 4); break;
+      case 4: rows_of<4>(rows, lhs, b, bls, c, crs, accumulate, j); break;
+      case 3: rows_of<3>(rows, lhs, b, bls, c, crs, accumulate, j); break;
+      case 2: rows_of<2>(rows, lhs, b, bls, c, crs, accumulate, j); break;
+      case 1: rows_of<1>(rows, lhs, b, bls, c, crs, accumulate, j); break;
+      default: break;
+    }
+  }
+
+  // A plain matrix: A(r, l) = a[r·ars + l·als].
+  static void matrix_product(std::size_t rows, std::size_t vectors, std::size_t depth, const float* a, std::size_t ars,
+                             std::size_t als, const float* b, std::size_t bls, float* c, std::size_t crs,
+                             bool accumulate) {
+    product(rows, vectors, NarrowLhs{a, ars, 1, 0, depth, als}, b, bls, c, crs, accumulate);
+  }
+
+ private:
+  // Rows per block for J registers of columns: R·J accumulators + R broadcasts + 1 load fit the register file
+  // (16 registers up to AVX2, 32 with AVX-512); every R divides kWinogradBlock.
+  static constexpr int rows_per_block(int J) {
+    if (kLanes >= 16) return J >= 6 ? 4 : J == 5 ? 4 : J >= 3 ? 6 : J == 2 ? 8 : 12;
+    return J >= 6 ? 2 : J >= 3 ? 3 : J == 2 ? 4 : 6;
+  }
+
+  // Columns [lanes·first, lanes·(first + J)) of C, every row: blocks of R rows, the rest in halving blocks.
+  template <int J>
+  static void rows_of(std::size_t rows, const NarrowLhs& lhs, const float* b, std::size_t bls, float* c,
+                      std::size_t crs, bool accumulate, std::size_t first) {
+    constexpr int R = rows_per_block(J);
+    b += kLanes * first;
+    c += kLanes * first;
+    std::size_t r = 0;
+    for (; r + R <= rows; r += R) block<R, J>(lhs, r, b, bls, c + r * crs, crs, accumulate);
+    if constexpr (R > 4)
+      for (; r + 4 <= rows; r += 4) block<4, J>(lhs, r, b, bls, c + r * crs, crs, accumulate);
+    if constexpr (R > 2)
+      for (; r + 2 <= rows; r += 2) block<2, J>(lhs, r, b, bls, c + r * crs, crs, accumulate);
+    for (; r < rows; ++r) block<1, J>(lhs, r, b, bls, c + r * crs, crs, accumulate);
+  }
+
+  // C[first_row + r][0..lanes·J) (+)= Σ_l A(first_row + r, l) · B[l][0..lanes·J) for R rows; R·J accumulators
+  // stay in registers. The depth index l runs over (outer, inner) pairs, so A may be a strided 2-D window.
+  template <int R, int J>
+  static void block(const NarrowLhs& lhs, std::size_t first_row, const float* b, std::size_t bls, float* c,
+                    std::size_t crs, bool accumulate) {
+    const float* a = lhs.data + first_row * lhs.row_stride;
+    Vector acc[R][J];
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < J; ++j)
+        acc[r][j] = accumulate ? Vector::load_unaligned(c + r * crs + kLanes * j) : Vector(0.0f);
+    const float* row = b;
+    for (std::size_t o = 0; o < lhs.outer_count; ++o)
+      for (std::size_t i = 0; i < lhs.inner_count; ++i, row += bls) {
+        const float* column = a + o * lhs.outer_stride + i * lhs.inner_stride;
+        Vector coefficient[R];
+        for (int r = 0; r < R; ++r) coefficient[r] = Vector(column[r * lhs.row_stride]);
+        for (int j = 0; j < J; ++j) {
+          const Vector bj = Vector::load_unaligned(row + kLanes * j);
+          for (int r = 0; r < R; ++r) acc[r][j] = multiply_add(coefficient[r], bj, acc[r][j]);
+        }
+      }
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < J; ++j) acc[r][j].store_unaligned(c + r * crs + kLanes * j);
+  }
+};
+
+}  // namespace nn::simd

@@ -1,0 +1,224 @@
+#pragma once
+// Winograd F(2x2, 5x5) per-slice passes on xsimd. Included only by kernels_arch.cpp, once per instruction set.
+//
+// The transforms for the interpolation points 0, 1, -1, 2, -2, ∞ (derived with exact fractions; the fractions sit
+// in G, applied once per batch by Winograd5x5, so the per-tile transforms are small integers):
+//   Bᵀ = [4 0 -5 0 1 0; 0 4 4 -1 -1 0; 0 -4 4 1 -1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 1]
+// y = Aᵀ[U ⊙ (Bᵀ d B)]A for a 6x6 input tile d; the gradients use the transposes.
+#include <cstddef>
+#include <cstring>
+
+#include <xsimd/xsimd.hpp>
+
+#include "model/nn/kernels/narrow_gemm.hpp"
+#include "model/nn/kernels/simd_kernels.hpp"
+
+namespace nn::simd {
+
+template <class Arch>
+class WinogradPasses {
+  using Vector = xsimd::batch<float, Arch>;
+  using Gemm = NarrowGemm<Arch>;
+  static constexpr std::size_t kLanes = Vector::size, kTile = 6, kPositions = 36, kBlock = kWinogradBlock;
+
+ public:
+  static void forward(const WinogradPlan& p, const float* x, std::size_t samples, const float* u, const float* bias,
+                      float* y, const WinogradScratch& s) {
+    const std::size_t total = samples * p.tiles_h * p.tiles_w, cp = p.c_pad, kp = p.k_pad;
+    for (std::size_t first = 0; first < total; first += kBlock) {
+      const std::size_t tiles = total - first < kBlock ? total - first : kBlock;
+      transform_input(p, x, first, tiles, s);
+      for (std::size_t pos = 0; pos < kPositions; ++pos)
+        Gemm::matrix_product(tiles, kp / kLanes, p.in_c, s.v + pos * cp, kPositions * cp, 1, u + pos * p.in_c * kp,
+                             kp, s.m + pos * kp, kPositions * kp, false);
+      transform_output(p, first, tiles, bias, y, s);
+    }
+  }
+
+  static void backward(const WinogradPlan& p, const float* x, const float* dy, std::size_t samples, const float* ut,
+                       float* du, float* dx, const WinogradScratch& s) {
+    const std::size_t total = samples * p.tiles_h * p.tiles_w, cp = p.c_pad, kp = p.k_pad;
+    if (dx) std::memset(dx, 0, samples * p.in_h * p.in_w * p.in_c * sizeof(float));
+    for (std::size_t first = 0; first < total; first += kBlock) {
+      const std::size_t tiles = total - first < kBlock ? total - first : kBlock;
+      transform_input(p, x, first, tiles, s);
+      transform_output_gradient(p, dy, first, tiles, s);
+      for (std::size_t pos = 0; pos < kPositions; ++pos) {
+        float* v_pos = s.v + pos * cp;
+        const float* dm_pos = s.m + pos * kp;
+        // dU[pos] (in_c × k_pad) += v_posᵀ · dm_pos, summed over the block's tiles.
+        Gemm::matrix_product(p.in_c, kp / kLanes, tiles, v_pos, 1, kPositions * cp, dm_pos, kPositions * kp,
+                             du + pos * p.in_c * kp, kp, true);
+        // v_pos is spent: it takes d(v_pos) = dm_pos · U[pos]ᵀ.
+        if (dx)
+          Gemm::matrix_product(tiles, cp / kLanes, p.filters, dm_pos, kPositions * kp, 1, ut + pos * p.filters * cp, cp,
+                               v_pos, kPositions * cp, false);
+      }
+      if (dx) transform_input_gradient(p, first, tiles, dx, s);
+    }
+  }
+
+ private:
+  static Vector load(const float* p) { return Vector::load_unaligned(p); }
+
+  // One 1-D transform over six (or two) rows of n values (n a multiple of the lanes); rows are `stride` apart.
+  static void apply_bt(const float* d, std::size_t ds, float* o, std::size_t os, std::size_t n) {
+    for (std::size_t c = 0; c < n; c += kLanes) {
+      const Vector x0 = load(d + c), x1 = load(d + ds + c), x2 = load(d + 2 * ds + c), x3 = load(d + 3 * ds + c),
+                   x4 = load(d + 4 * ds + c), x5 = load(d + 5 * ds + c);
+      (4.0f * x0 - 5.0f * x2 + x4).store_unaligned(o + c);
+      (4.0f * (x1 + x2) - (x3 + x4)).store_unaligned(o + os + c);
+      (4.0f * (x2 - x1) + (x3 - x4)).store_unaligned(o + 2 * os + c);
+      (2.0f * (x3 - x1) + (x4 - x2)).store_unaligned(o + 3 * os + c);
+      (2.0f * (x1 - x3) + (x4 - x2)).store_unaligned(o + 4 * os + c);
+      (4.0f * x1 - 5.0f * x3 + x5).store_unaligned(o + 5 * os + c);
+    }
+  }
+
+  static void apply_b(const float* v, std::size_t vs, float* o, std::size_t os, std::size_t n) {
+    for (std::size_t c = 0; c < n; c += kLanes) {
+      const Vector x0 = load(v + c), x1 = load(v + vs + c), x2 = load(v + 2 * vs + c), x3 = load(v + 3 * vs + c),
+                   x4 = load(v + 4 * vs + c), x5 = load(v + 5 * vs + c);
+      (4.0f * x0).store_unaligned(o + c);
+      (4.0f * (x1 - x2 + x5) + 2.0f * (x4 - x3)).store_unaligned(o + os + c);
+      (4.0f * (x1 + x2) - 5.0f * x0 - x3 - x4).store_unaligned(o + 2 * os + c);
+      ((x2 - x1) + 2.0f * (x3 - x4) - 5.0f * x5).store_unaligned(o + 3 * os + c);
+      (x0 - x1 - x2 + x3 + x4).store_unaligned(o + 4 * os + c);
+      x5.store_unaligned(o + 5 * os + c);
+    }
+  }
+
+  static void apply_at(const float* m, std::size_t ms, float* o, std::size_t os, std::size_t n) {
+    for (std::size_t c = 0; c < n; c += kLanes) {
+      const Vector x0 = load(m + c), x1 = load(m + ms + c), x2 = load(m + 2 * ms + c), x3 = load(m + 3 * ms + c),
+                   x4 = load(m + 4 * ms + c), x5 = load(m + 5 * ms + c);
+      (x0 + x1 + x2 + x3 + x4).store_unaligned(o + c);
+      (x1 - x2 + 2.0f * (x3 - x4) + x5).store_unaligned(o + os + c);
+    }
+  }
+
+  static void apply_a(const float* y, std::size_t ys, float* o, std::size_t os, std::size_t n) {
+    for (std::size_t c = 0; c < n; c += kLanes) {
+      const Vector x0 = load(y + c), x1 = load(y + ys + c);
+      x0.store_unaligned(o + c);
+      (x0 + x1).store_unaligned(o + os + c);
+      (x0 - x1).store_unaligned(o + 2 * os + c);
+      (x0 + 2.0f * x1).store_unaligned(o + 3 * os + c);
+      (x0 - 2.0f * x1).store_unaligned(o + 4 * os + c);
+      x1.store_unaligned(o + 5 * os + c);
+    }
+  }
+
+  struct TilePosition {
+    std::size_t sample, ty, tx;
+    std::ptrdiff_t ih0(const WinogradPlan& p) const {
+      return static_cast<std::ptrdiff_t>(2 * ty) - static_cast<std::ptrdiff_t>(p.pad_top);
+    }
+    std::ptrdiff_t iw0(const WinogradPlan& p) const {
+      return static_cast<std::ptrdiff_t>(2 * tx) - static_cast<std::ptrdiff_t>(p.pad_left);
+    }
+  };
+  static TilePosition locate(const WinogradPlan& p, std::size_t tile) {
+    const std::size_t per_image = p.tiles_h * p.tiles_w, in_image = tile % per_image;
+    return {tile / per_image, in_image / p.tiles_w, in_image % p.tiles_w};
+  }
+  static bool inside(std::ptrdiff_t i, std::size_t size) { return i >= 0 && i < static_cast<std::ptrdiff_t>(size); }
+
+  // s.v (block tiles, 36, c_pad) = Bᵀ d B of each zero-padded 6x6 input tile.
+  static void transform_input(const WinogradPlan& p, const float* x, std::size_t first_tile, std::size_t tiles,
+                              const WinogradScratch& s) {
+    const std::size_t c_n = p.in_c, cp = p.c_pad, row = kTile * cp;
+    std::memset(s.tile, 0, kPositions * cp * sizeof(float));  // channel padding stays zero
+    for (std::size_t t = 0; t < tiles; ++t) {
+      const TilePosition at = locate(p, first_tile + t);
+      const float* image = x + at.sample * p.in_h * p.in_w * c_n;
+      for (std::size_t a = 0; a < kTile; ++a) {
+        const std::ptrdiff_t ih = at.ih0(p) + static_cast<std::ptrdiff_t>(a);
+        for (std::size_t b = 0; b < kTile; ++b) {
+          const std::ptrdiff_t iw = at.iw0(p) + static_cast<std::ptrdiff_t>(b);
+          float* dst = s.tile + a * row + b * cp;
+          if (inside(ih, p.in_h) && inside(iw, p.in_w))
+            std::memcpy(dst, image + (static_cast<std::size_t>(ih) * p.in_w + static_cast<std::size_t>(iw)) * c_n,
+                        c_n * sizeof(float));
+          else
+            std::memset(dst, 0, c_n * sizeof(float));
+        }
+      }
+      float* out = s.v + t * kPositions * cp;
+      for (std::size_t b = 0; b < kTile; ++b) apply_bt(s.tile + b * cp, row, s.tmp + b * cp, row, cp);
+      for (std::size_t a = 0; a < kTile; ++a) apply_bt(s.tmp + a * row, cp, out + a * row, cp, cp);
+    }
+  }
+
+  // s.m (block tiles, 36, k_pad) → y: Aᵀ m A + bias, cropped to the output.
+  static void transform_output(const WinogradPlan& p, std::size_t first_tile, std::size_t tiles, const float* bias,
+                               float* y, const WinogradScratch& s) {
+    const std::size_t k_n = p.filters, kp = p.k_pad, row = kTile * kp;
+    float* quad = s.tile;
+    for (std::size_t t = 0; t < tiles; ++t) {
+      const TilePosition at = locate(p, first_tile + t);
+      const float* in = s.m + t * kPositions * kp;
+      for (std::size_t b = 0; b < kTile; ++b) apply_at(in + b * kp, row, s.tmp + b * kp, row, kp);
+      for (std::size_t i = 0; i < 2; ++i) apply_at(s.tmp + i * row, kp, quad + 2 * i * kp, kp, kp);
+      float* image = y + at.sample * p.out_h * p.out_w * k_n;
+      for (std::size_t i = 0; i < 2 && 2 * at.ty + i < p.out_h; ++i)
+        for (std::size_t j = 0; j < 2 && 2 * at.tx + j < p.out_w; ++j) {
+          float* dst = image + ((2 * at.ty + i) * p.out_w + 2 * at.tx + j) * k_n;
+          const float* src = quad + (2 * i + j) * kp;
+          for (std::size_t k = 0; k < k_n; ++k) dst[k] = src[k] + bias[k];
+        }
+    }
+  }
+
+  // s.m (block tiles, 36, k_pad) = A dy Aᵀ of each 2x2 output-gradient tile (zero beyond the output's edge).
+  static void transform_output_gradient(const WinogradPlan& p, const float* dy, std::size_t first_tile,
+                                        std::size_t tiles, const WinogradScratch& s) {
+    const std::size_t k_n = p.filters, kp = p.k_pad, row = kTile * kp;
+    float* quad = s.tile;
+    std::memset(quad, 0, 4 * kp * sizeof(float));
+    for (std::size_t t = 0; t < tiles; ++t) {
+      const TilePosition at = locate(p, first_tile + t);
+      const float* image = dy + at.sample * p.out_h * p.out_w * k_n;
+      for (std::size_t i = 0; i < 2; ++i)
+        for (std::size_t j = 0; j < 2; ++j) {
+          const std::size_t oh = 2 * at.ty + i, ow = 2 * at.tx + j;
+          float* dst = quad + (2 * i + j) * kp;
+          if (oh < p.out_h && ow < p.out_w)
+            std::memcpy(dst, image + (oh * p.out_w + ow) * k_n, k_n * sizeof(float));
+          else
+            std::memset(dst, 0, k_n * sizeof(float));
+        }
+      // tmp (6, 2): each column expanded from 2 to 6 rows; then each row's two columns expanded to six positions.
+      for (std::size_t j = 0; j < 2; ++j) apply_a(quad + j * kp, 2 * kp, s.tmp + j * kp, 2 * kp, kp);
+      float* out = s.m + t * kPositions * kp;
+      for (std::size_t a = 0; a < kTile; ++a) apply_a(s.tmp + 2 * a * kp, kp, out + a * row, kp, kp);
+    }
+  }
+
+  // s.v holds dv (block tiles, 36, c_pad) → dx += B dv Bᵀ of each tile, padding dropped. Overlapping tiles add up.
+  static void transform_input_gradient(const WinogradPlan& p, std::size_t first_tile, std::size_t tiles, float* dx,
+                                       const WinogradScratch& s) {
+    const std::size_t c_n = p.in_c, cp = p.c_pad, row = kTile * cp;
+    for (std::size_t t = 0; t < tiles; ++t) {
+      const TilePosition at = locate(p, first_tile + t);
+      const float* in = s.v + t * kPositions * cp;
+      for (std::size_t b = 0; b < kTile; ++b) apply_b(in + b * cp, row, s.tmp + b * cp, row, cp);
+      for (std::size_t a = 0; a < kTile; ++a) apply_b(s.tmp + a * row, cp, s.tile + a * row, cp, cp);
+      float* image = dx + at.sample * p.in_h * p.in_w * c_n;
+      for (std::size_t a = 0; a < kTile; ++a) {
+        const std::ptrdiff_t ih = at.ih0(p) + static_cast<std::ptrdiff_t>(a);
+        if (!inside(ih, p.in_h)) continue;
+        for (std::size_t b = 0; b < kTile; ++b) {
+          const std::ptrdiff_t iw = at.iw0(p) + static_cast<std::ptrdiff_t>(b);
+          if (!inside(iw, p.in_w)) continue;
+          float* dst = image + (static_cast<std::size_t>(ih) * p.in_w + static_cast<std::size_t>(iw)) * c_n;
+          const float* src = s.tile + a * row + b * cp;
+          for (std::size_t c = 0; c < c_n; ++c) dst[c] += src[c];
+        }
+      }
+    }
+  }
+};
+
+}  // namespace nn::simd

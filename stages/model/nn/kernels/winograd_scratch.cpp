@@ -1,0 +1,29 @@
+// Working memory of the Winograd passes (winograd_passes.hpp): a block's transformed input v and products m, one
+// tile and one half-transformed tile.
+#include <algorithm>
+
+#include "model/nn/kernels/simd_kernels.hpp"
+
+namespace nn::simd {
+
+namespace {
+struct Sizes {
+  std::size_t v, m, tile, tmp;
+};
+Sizes sizes(const WinogradPlan& p) {
+  return {kWinogradBlock * 36 * p.c_pad, kWinogradBlock * 36 * p.k_pad, std::max(36 * p.c_pad, 4 * p.k_pad),
+          std::max(36 * p.c_pad, 12 * p.k_pad)};
+}
+}  // namespace
+
+std::size_t winograd_scratch_floats(const WinogradPlan& plan) {
+  const Sizes s = sizes(plan);
+  return s.v + s.m + s.tile + s.tmp;
+}
+
+WinogradScratch winograd_scratch(const WinogradPlan& plan, float* memory) {
+  const Sizes s = sizes(plan);
+  return {memory, memory + s.v, memory + s.v + s.m, memory + s.v + s.m + s.tile};
+}
+
+}  // namespace nn::simd

@@ -1,0 +1,112 @@
+// The vector-kernel builds themselves: pooling of every build against a plain loop (with ties), the AVX-512 and
+// AVX2 copies agreeing bit for bit (the same sums in the same order, fused alike), and the PIPELINE_SIMD choice.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "model/nn/aligned.hpp"
+#include "model/nn/kernels/simd_kernels.hpp"
+
+using nn::simd::Kernels;
+
+namespace {
+
+struct Image {
+  std::size_t h, w, c;
+};
+
+// Values from {0, 1, 2, 3}: most windows have tied maxima, which must go to the first in row-major order.
+std::vector<float> tied_values(std::size_t n, std::mt19937_64& rng) {
+  std::vector<float> v(n);
+  for (auto& x : v) x = static_cast<float>(rng() % 4);
+  return v;
+}
+
+TEST(SimdKernels, MaxPoolOfEveryBuildMatchesAPlainLoop) {
+  std::mt19937_64 rng(9);
+  for (const Kernels* k : nn::simd::runnable_kernels())
+    for (const Image im : {Image{4, 4, 1}, Image{5, 7, 3}, Image{28, 28, 20}, Image{6, 6, 16}, Image{3, 5, 37}}) {
+      SCOPED_TRACE(std::string(k->name) + " " + std::to_string(im.h) + "x" + std::to_string(im.w) + "x" +
+                   std::to_string(im.c));
+      const std::size_t oh_n = im.h / 2, ow_n = im.w / 2, out = oh_n * ow_n * im.c;
+      const std::vector<float> x = tied_values(im.h * im.w * im.c, rng), dy = tied_values(out, rng);
+      std::vector<float> y(out), winner(out), dx(x.size(), 123.0f), want_y(out), want_dx(x.size(), 0.0f);
+      for (std::size_t oh = 0; oh < oh_n; ++oh)
+        for (std::size_t ow = 0; ow < ow_n; ++ow)
+          for (std::size_t ch = 0; ch < im.c; ++ch) {
+            std::size_t best = ((2 * oh) * im.w + 2 * ow) * im.c + ch;
+            for (std::size_t q = 1; q < 4; ++q) {
+              const std::size_t at = ((2 * oh + q / 2) * im.w + 2 * ow + q % 2) * im.c + ch;
+              if (x[at] > x[best]) best = at;
+            }
+            const std::size_t o = (oh * ow_n + ow) * im.c + ch;
+            want_y[o] = x[best];
+            want_dx[best] = dy[o];
+          }
+      k->max_pool_2x2_forward(x.data(), im.h, im.w, im.c, y.data(), winner.data());
+      k->max_pool_2x2_backward(winner.data(), dy.data(), im.h, im.w, im.c, dx.data());
+      EXPECT_EQ(y, want_y);
+      EXPECT_EQ(dx, want_dx) << "the gradient goes to the first maximum; every other value of dx is zero";
+    }
+}
+
+const Kernels* build_named(const std::string& name) {
+  for (const Kernels* k : nn::simd::runnable_kernels())
+    if (name == k->name) return k;
+  return nullptr;
+}
+
+TEST(SimdKernels, Avx512AndAvx2RoundAlike) {
+  const Kernels *wide = build_named("avx512"), *narrow = build_named("avx2");
+  if (!wide || !narrow) GTEST_SKIP() << "this CPU does not run both the avx512 and the avx2 kernels";
+  std::mt19937_64 rng(4);
+  std::uniform_real_distribution<float> u(-1, 1);
+  // conv2's Winograd shape (20 → 50 channels, odd image so tiles are partial), with each build's own padding.
+  const std::size_t batch = 3, h = 9, w = 11, in_c = 20, filters = 50;
+  std::vector<float> x(batch * h * w * in_c), dy(batch * h * w * filters), bias(filters);
+  for (auto* v : {&x, &dy, &bias})
+    for (auto& value : *v) value = u(rng);
+  std::vector<float> kernel_values(36 * in_c * filters);
+  for (auto& value : kernel_values) value = u(rng);
+  std::vector<std::vector<float>> outputs;
+  for (const Kernels* k : {wide, narrow}) {
+    const nn::simd::WinogradPlan plan{h, w, in_c, filters, h, w, 2, 2, (h + 1) / 2, (w + 1) / 2,
+                                      nn::simd::round_up(in_c, k->lanes), nn::simd::round_up(filters, k->lanes)};
+    nn::AlignedFloats u_pad(36 * in_c * plan.k_pad, 0.0f), ut_pad(36 * filters * plan.c_pad, 0.0f);
+    for (std::size_t pos = 0; pos < 36; ++pos)
+      for (std::size_t c = 0; c < in_c; ++c)
+        for (std::size_t f = 0; f < filters; ++f) {
+          const float value = kernel_values[(pos * in_c + c) * filters + f];
+          u_pad[(pos * in_c + c) * plan.k_pad + f] = value;
+          ut_pad[(pos * filters + f) * plan.c_pad + c] = value;
+        }
+    nn::AlignedFloats memory(nn::simd::winograd_scratch_floats(plan)), du(u_pad.size(), 0.0f);
+    const nn::simd::WinogradScratch scratch = nn::simd::winograd_scratch(plan, memory.data());
+    std::vector<float> y(batch * h * w * filters), dx(x.size());
+    k->winograd_forward(plan, x.data(), batch, u_pad.data(), bias.data(), y.data(), scratch);
+    k->winograd_backward(plan, x.data(), dy.data(), batch, ut_pad.data(), du.data(), dx.data(), scratch);
+    std::vector<float> du_real;  // without the padding columns, which differ in number
+    for (std::size_t row = 0; row < 36 * in_c; ++row)
+      du_real.insert(du_real.end(), du.begin() + static_cast<std::ptrdiff_t>(row * plan.k_pad),
+                     du.begin() + static_cast<std::ptrdiff_t>(row * plan.k_pad + filters));
+    outputs.push_back(y);
+    outputs.push_back(dx);
+    outputs.push_back(du_real);
+  }
+  EXPECT_EQ(outputs[0], outputs[3]) << "forward";
+  EXPECT_EQ(outputs[1], outputs[4]) << "dL/dx";
+  EXPECT_EQ(outputs[2], outputs[5]) << "dL/dU";
+}
+
+TEST(SimdKernels, TheChosenBuildIsRunnableAndNamed) {
+  const auto runnable = nn::simd::runnable_kernels();
+  ASSERT_FALSE(runnable.empty());
+  EXPECT_EQ(std::string(runnable.back()->name), "sse2") << "the baseline runs everywhere";
+  const Kernels& chosen = nn::simd::kernels();
+  const char* forced = std::getenv("PIPELINE_SIMD");
+  EXPECT_EQ(std::string(chosen.name), forced && *forced ? std::string(forced) : std::string(runnable.front()->name));
+  EXPECT_EQ(nn::simd::kernel_names({&chosen}), chosen.name);
+}
+
+}  // namespace
