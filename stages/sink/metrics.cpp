@@ -3,6 +3,9 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include <xtensor/xmath.hpp>
+#include <xtensor/xview.hpp>
+
 namespace stages {
 
 void StreamStats::add(const BatchResult& r) {
@@ -18,25 +21,18 @@ void ConfusionMatrix::add(int truth, int predicted) {
       static_cast<std::size_t>(predicted) >= classes_)
     throw std::out_of_range("confusion matrix: class " + std::to_string(truth) + "/" + std::to_string(predicted) +
                             " outside 0.." + std::to_string(classes_ - 1));
-  ++counts_[static_cast<std::size_t>(truth) * classes_ + static_cast<std::size_t>(predicted)];
+  ++counts_(static_cast<std::size_t>(truth), static_cast<std::size_t>(predicted));
 }
 
 void ConfusionMatrix::add(const BatchResult& r) {
   for (std::size_t i = 0; i < r.size(); ++i) add(r.labels[i], r.predicted[i]);
 }
 
-std::uint64_t ConfusionMatrix::total() const {
-  std::uint64_t n = 0;
-  for (auto c : counts_) n += c;
-  return n;
-}
+std::uint64_t ConfusionMatrix::total() const { return xt::sum(counts_)(); }
 
 ClassScores ConfusionMatrix::scores(std::size_t cls) const {
-  std::uint64_t tp = at(cls, cls), predicted = 0, actual = 0;
-  for (std::size_t k = 0; k < classes_; ++k) {
-    predicted += at(k, cls);
-    actual += at(cls, k);
-  }
+  const std::uint64_t tp = at(cls, cls), predicted = xt::sum(xt::col(counts_, static_cast<std::ptrdiff_t>(cls)))(),
+                      actual = xt::sum(xt::row(counts_, static_cast<std::ptrdiff_t>(cls)))();
   ClassScores s;
   s.support = actual;
   s.precision = predicted ? static_cast<double>(tp) / static_cast<double>(predicted) : 0.0;
@@ -46,9 +42,7 @@ ClassScores ConfusionMatrix::scores(std::size_t cls) const {
 }
 
 double ConfusionMatrix::accuracy() const {
-  std::uint64_t tp = 0;
-  for (std::size_t k = 0; k < classes_; ++k) tp += at(k, k);
-  const std::uint64_t n = total();
+  const std::uint64_t tp = classes_ ? xt::sum(xt::diagonal(counts_))() : 0, n = total();
   return n ? static_cast<double>(tp) / static_cast<double>(n) : 0.0;
 }
 

@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xtensor.hpp>
+
 #include "model/results.hpp"
 
 namespace stages {
@@ -28,11 +31,12 @@ struct ClassScores {
 
 class ConfusionMatrix {
  public:
-  explicit ConfusionMatrix(std::size_t classes = 0) : classes_(classes), counts_(classes * classes, 0) {}
+  explicit ConfusionMatrix(std::size_t classes = 0)
+      : classes_(classes), counts_(xt::zeros<std::uint64_t>({classes, classes})) {}
   void add(int truth, int predicted);
   void add(const BatchResult& r);
   std::size_t classes() const { return classes_; }
-  std::uint64_t at(std::size_t truth, std::size_t predicted) const { return counts_[truth * classes_ + predicted]; }
+  std::uint64_t at(std::size_t truth, std::size_t predicted) const { return counts_(truth, predicted); }
   std::uint64_t total() const;
   // Zero (not NaN) where a class has no predictions or no samples, as scikit-learn's zero_division=0.
   ClassScores scores(std::size_t cls) const;
@@ -42,7 +46,7 @@ class ConfusionMatrix {
 
  private:
   std::size_t classes_;
-  std::vector<std::uint64_t> counts_;
+  xt::xtensor<std::uint64_t, 2> counts_;  // rows: true class, columns: predicted class
 };
 
 // Per stream and epoch: what the console, history and report sinks all need.

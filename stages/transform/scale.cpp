@@ -1,6 +1,11 @@
 // scale: uint8 image → float tensor (height, width, channels), x = (pixel * factor - mean) / std.
 #include "transform/scale.hpp"
 
+#include <array>
+
+#include <xtensor/xadapt.hpp>
+#include <xtensor/xnoalias.hpp>
+
 #include "pipeline/registry.hpp"
 
 namespace stages {
@@ -19,10 +24,11 @@ pipeline::Payload ScaleTransform::apply(const pipeline::Payload& input, std::str
   out.epoch = image.epoch;
   out.label = image.label;
   out.x = xt::xtensor<float, 3>::from_shape({image.rows, image.cols, image.channels});
-  const std::uint8_t* src = image.pixels();
-  float* dst = out.x.data();
   const float a = factor_ / std_, b = -mean_ / std_;
-  for (std::size_t i = 0, n = image.size(); i < n; ++i) dst[i] = static_cast<float>(src[i]) * a + b;
+  const std::size_t n = image.size();
+  const auto pixels = xt::adapt(image.pixels(), n, xt::no_ownership(), std::array<std::size_t, 1>{n});
+  auto values = xt::adapt(out.x.data(), n, xt::no_ownership(), std::array<std::size_t, 1>{n});
+  xt::noalias(values) = xt::cast<float>(pixels) * a + b;
   return pipeline::Payload::of(std::move(out));
 }
 

@@ -5,7 +5,6 @@
 #include <stdexcept>
 
 #include <xtensor-blas/xblas.hpp>
-#include <xtensor/xbroadcast.hpp>
 #include <xtensor/xreducer.hpp>
 
 #include "model/nn/parallel.hpp"
@@ -230,28 +229,26 @@ void Conv2D::forward(const Tensor& x, Tensor& y, const PassContext&) {
     float* cols = sized(scratch_.local().cols, rows * patch_);
     im2col(x.data() + first * in_size, last - first, cols);
     auto out = matrix(y.data() + first * out_pixels * filters_, rows, filters_);
-    out = xt::broadcast(flat(bias_.data(), filters_), out.shape());
+    repeat_rows(bias_.data(), filters_, rows, out.data());
     xt::blas::gemm(matrix(cols, rows, patch_), matrix(weights_.data(), patch_, filters_), out, false, false, 1.0f, 1.0f);
   });
 }
 
 void Conv2D::sum_bias_gradient(const float* grad_out, std::size_t rows, float* bias_grad) const {
-  flat(bias_grad, filters_) = xt::sum(matrix(grad_out, rows, filters_), {0}, xt::evaluation_strategy::immediate);
+  xt::noalias(flat(bias_grad, filters_)) = xt::sum(matrix(grad_out, rows, filters_), {0}, xt::evaluation_strategy::immediate);
 }
 
 // Adds the per-task partial sums in task order, for each value: the same sums on any number of threads.
 void Conv2D::reduce_chunk_gradients(std::size_t tasks, std::size_t kernel_values, float* kernel_sum) {
   constexpr std::size_t kValuesPerTask = 4096;
   for_each_slice(kernel_values, kValuesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
-    std::fill(kernel_sum + first, kernel_sum + last, 0.0f);
-    for (std::size_t t = 0; t < tasks; ++t) {
-      const float* kg = chunk_kernel_grads_[t].data();
-      for (std::size_t i = first; i < last; ++i) kernel_sum[i] += kg[i];
-    }
+    auto sum = flat(kernel_sum + first, last - first);
+    sum.fill(0.0f);
+    for (std::size_t t = 0; t < tasks; ++t) xt::noalias(sum) += flat(chunk_kernel_grads_[t].data() + first, last - first);
   });
-  std::fill(bias_grad_.begin(), bias_grad_.end(), 0.0f);
-  for (std::size_t t = 0; t < tasks; ++t)
-    for (std::size_t f = 0; f < filters_; ++f) bias_grad_.data()[f] += chunk_bias_grads_[t][f];
+  auto bias_sum = flat(bias_grad_.data(), filters_);
+  bias_sum.fill(0.0f);
+  for (std::size_t t = 0; t < tasks; ++t) xt::noalias(bias_sum) += flat(chunk_bias_grads_[t].data(), filters_);
 }
 
 void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {

@@ -1,7 +1,10 @@
 #include "model/nn/dense.hpp"
 
-#include <cstring>
+#include <algorithm>
 #include <stdexcept>
+
+#include <xtensor-blas/xblas.hpp>
+#include <xtensor/xreducer.hpp>
 
 #include "model/nn/gemm.hpp"
 #include "model/nn/parallel.hpp"
@@ -9,9 +12,12 @@
 namespace nn {
 
 namespace {
-// Tasks split output columns, never the batch: each task reads its slice of the kernel once for all samples
-// (a split by rows would stream the whole kernel per task), and owns its outputs, so nothing is reduced.
-constexpr std::size_t kColumnsPerTask = 64;
+// Tasks are fixed slices (results do not depend on the thread count) big enough to be worth a task: about 2 M
+// multiply-adds, so LeNet's dense1 at batch 128 splits in two and dense2 not at all.
+constexpr std::size_t kMinMultiplyAddsPerTask = std::size_t{1} << 21;
+std::size_t slice_for(std::size_t multiply_adds_per_item, std::size_t at_least) {
+  return std::max(at_least, (kMinMultiplyAddsPerTask + multiply_adds_per_item - 1) / multiply_adds_per_item);
+}
 }  // namespace
 
 Dense::Dense(Shape input_shape, std::size_t units) : Layer(std::move(input_shape)), units_(units) {
@@ -37,30 +43,32 @@ void Dense::initialize(std::mt19937_64& rng) {
 void Dense::forward(const Tensor& x, Tensor& y, const PassContext&) {
   const std::size_t batch = x.shape()[0];
   ensure_shape(y, {batch, units_});
-  for (std::size_t r = 0; r < batch; ++r) std::memcpy(y.data() + r * units_, bias_.data(), units_ * sizeof(float));
-  for_each_slice(units_, kColumnsPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
-    gemm(false, false, batch, last - first, inputs_, 1.0f, x.data(), inputs_, kernel_.data() + first, units_, 1.0f,
-         y.data() + first, units_);
+  // Tasks take rows of the batch: every operand is contiguous and goes to xtensor-blas in place, and the GEMMs stay
+  // large (dense1, batch 128, 2 threads: 1.41 → 1.21 ms against 64-column blocks).
+  const auto kernel = matrix(kernel_.data(), inputs_, units_);
+  for_each_slice(batch, slice_for(inputs_ * units_, 64), [&](std::size_t, std::size_t first, std::size_t last) {
+    auto out = matrix(y.data() + first * units_, last - first, units_);
+    repeat_rows(bias_.data(), units_, last - first, out.data());
+    xt::blas::gemm(matrix(x.data() + first * inputs_, last - first, inputs_), kernel, out, false, false, 1.0f, 1.0f);
   });
 }
 
 void Dense::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
   const std::size_t batch = x.shape()[0];
-  for_each_slice(units_, kColumnsPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
-    gemm(true, false, inputs_, last - first, batch, 1.0f, x.data(), inputs_, dy.data() + first, units_, 0.0f,
-         kernel_grad_.data() + first, units_);
-    for (std::size_t u = first; u < last; ++u) {
-      float sum = 0;
-      for (std::size_t n = 0; n < batch; ++n) sum += dy.data()[n * units_ + u];
-      bias_grad_.data()[u] = sum;
-    }
+  // dL/dkernel = xᵀ · dy sums over the batch, so its tasks take rows of the kernel instead (each owns its outputs,
+  // nothing to reduce). Their left operand, columns of x, is strided: xtensor-blas would copy it, nn::gemm does not.
+  for_each_slice(inputs_, slice_for(batch * units_, 64), [&](std::size_t, std::size_t first, std::size_t last) {
+    gemm(true, false, last - first, units_, batch, 1.0f, x.data() + first, inputs_, dy.data(), units_, 0.0f,
+         kernel_grad_.data() + first * units_, units_);
   });
+  xt::noalias(flat(bias_grad_.data(), units_)) =
+      xt::sum(matrix(dy.data(), batch, units_), {0}, xt::evaluation_strategy::immediate);
   if (!want_dx) return;
   ensure_shape(dx, {batch, inputs_});
-  // dx = dy · kernelᵀ, split by columns of dx (= rows of the kernel).
-  for_each_slice(inputs_, 4 * kColumnsPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
-    gemm(false, true, batch, last - first, units_, 1.0f, dy.data(), units_, kernel_.data() + first * units_, units_, 0.0f,
-         dx.data() + first, inputs_);
+  const auto kernel = matrix(kernel_.data(), inputs_, units_);
+  for_each_slice(batch, slice_for(inputs_ * units_, 64), [&](std::size_t, std::size_t first, std::size_t last) {
+    auto grad_in = matrix(dx.data() + first * inputs_, last - first, inputs_);
+    xt::blas::gemm(matrix(dy.data() + first * units_, last - first, units_), kernel, grad_in, false, true, 1.0f, 0.0f);
   });
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 // Layers without parameters that work element by element or only reshape.
+#include <xtensor/xtensor.hpp>
+
 #include "model/nn/layer.hpp"
 
 namespace nn {
@@ -32,7 +34,7 @@ class Dropout : public Layer {
 
  private:
   double rate_;
-  std::vector<float> mask_;  // 0 or 1/(1-rate); empty after an evaluation pass
+  xt::xtensor<float, 1> mask_;  // 0 or 1/(1-rate); empty after an evaluation pass
 };
 
 }  // namespace nn

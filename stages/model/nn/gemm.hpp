@@ -1,5 +1,7 @@
 #pragma once
-// The one place the network calls BLAS. Row-major C = alpha * op(A) * op(B) + beta * C.
+// The one raw BLAS call of the network, for operands that are strided blocks of a larger matrix (Dense's kernel
+// gradient by rows of the kernel): xtensor-blas would copy such a block first. Contiguous operands go through
+// xt::blas::gemm. Row-major C = alpha * op(A) * op(B) + beta * C.
 #include <cstddef>
 #include <string>
 

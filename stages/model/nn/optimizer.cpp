@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <xtensor/xmath.hpp>
+
 #include "model/nn/parallel.hpp"
 
 namespace nn {
@@ -11,11 +13,11 @@ namespace {
 // training step (1.26 M parameters of LeNet, memory-bound).
 constexpr std::size_t kValuesPerTask = 1 << 15;
 
+// Calls update(first, count) for fixed slices of n values.
 template <class Update>
-void for_each_value(std::size_t n, const Update& update) {
-  for_each_slice(n, kValuesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
-    for (std::size_t j = first; j < last; ++j) update(j);
-  });
+void for_each_values(std::size_t n, const Update& update) {
+  for_each_slice(n, kValuesPerTask,
+                 [&](std::size_t, std::size_t first, std::size_t last) { update(first, last - first); });
 }
 
 void zero_like(std::vector<Tensor>& state, const std::vector<Parameter>& parameters) {
@@ -33,19 +35,23 @@ void Sgd::step(const std::vector<Parameter>& parameters, double learning_rate) {
              decay = static_cast<float>(options_.weight_decay);
   if (momentum != 0.0f) zero_like(velocity_, parameters);
   for (std::size_t i = 0; i < parameters.size(); ++i) {
-    float* w = parameters[i].value->data();
-    const float* g = parameters[i].grad->data();
-    const std::size_t n = parameters[i].value->size();
-    if (momentum == 0.0f) {
-      for_each_value(n, [=](std::size_t j) { w[j] -= lr * (g[j] + decay * w[j]); });
-      continue;
-    }
-    float* v = velocity_[i].data();
+    float* w_data = parameters[i].value->data();
+    const float* g_data = parameters[i].grad->data();
+    float* v_data = momentum != 0.0f ? velocity_[i].data() : nullptr;
     const bool nesterov = options_.nesterov;
-    for_each_value(n, [=](std::size_t j) {
-      const float grad = g[j] + decay * w[j];
-      v[j] = momentum * v[j] - lr * grad;
-      w[j] += nesterov ? momentum * v[j] - lr * grad : v[j];
+    for_each_values(parameters[i].value->size(), [&](std::size_t first, std::size_t n) {
+      auto w = flat(w_data + first, n);
+      const auto grad = flat(g_data + first, n) + decay * w;  // lazy: reads w before it is updated
+      if (!v_data) {
+        xt::noalias(w) -= lr * grad;
+        return;
+      }
+      auto v = flat(v_data + first, n);
+      xt::noalias(v) = momentum * v - lr * grad;
+      if (nesterov)
+        xt::noalias(w) += momentum * v - lr * grad;
+      else
+        xt::noalias(w) += v;
     });
   }
   ++iterations;
@@ -74,15 +80,14 @@ void Adam::step(const std::vector<Parameter>& parameters, double learning_rate) 
   const auto b1 = static_cast<float>(options_.beta1), b2 = static_cast<float>(options_.beta2),
              eps = static_cast<float>(options_.epsilon), decay = static_cast<float>(options_.weight_decay);
   for (std::size_t i = 0; i < parameters.size(); ++i) {
-    float* w = parameters[i].value->data();
-    const float* g = parameters[i].grad->data();
-    float* m = m_[i].data();
-    float* v = v_[i].data();
-    for_each_value(parameters[i].value->size(), [=](std::size_t j) {
-      const float grad = g[j] + decay * w[j];
-      m[j] = b1 * m[j] + (1 - b1) * grad;
-      v[j] = b2 * v[j] + (1 - b2) * grad * grad;
-      w[j] -= alpha * m[j] / (std::sqrt(v[j]) + eps);
+    float *w_data = parameters[i].value->data(), *m_data = m_[i].data(), *v_data = v_[i].data();
+    const float* g_data = parameters[i].grad->data();
+    for_each_values(parameters[i].value->size(), [&](std::size_t first, std::size_t n) {
+      auto w = flat(w_data + first, n), m = flat(m_data + first, n), v = flat(v_data + first, n);
+      const auto grad = flat(g_data + first, n) + decay * w;
+      xt::noalias(m) = b1 * m + (1 - b1) * grad;
+      xt::noalias(v) = b2 * v + (1 - b2) * grad * grad;
+      xt::noalias(w) -= alpha * m / (xt::sqrt(v) + eps);
     });
   }
 }

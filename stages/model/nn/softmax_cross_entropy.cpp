@@ -1,8 +1,11 @@
 #include "model/nn/softmax_cross_entropy.hpp"
 
-#include <algorithm>
-#include <cmath>
 #include <stdexcept>
+
+#include <xtensor/xmath.hpp>
+#include <xtensor/xsort.hpp>
+#include <xtensor/xtensor.hpp>
+#include <xtensor/xview.hpp>
 
 namespace nn {
 
@@ -15,32 +18,24 @@ LossResult softmax_cross_entropy(const Tensor& logits, const Tensor& targets, Te
   ensure_shape(probabilities, {n, k});
   if (grad) ensure_shape(*grad, {n, k});
   LossResult result;
+  if (n == 0) return result;
+  const auto z = matrix(logits.data(), n, k), y = matrix(targets.data(), n, k);
+  // log p = (z - max) - log Σ exp(z - max), row by row, in double: stable for any logits.
+  const xt::xtensor<double, 2> shifted = xt::cast<double>(z - xt::view(xt::amax(z, {1}), xt::all(), xt::newaxis()));
+  const xt::xtensor<double, 2> log_p =
+      shifted - xt::view(xt::log(xt::sum(xt::exp(shifted), {1})), xt::all(), xt::newaxis());
+  auto p = matrix(probabilities.data(), n, k);
+  xt::noalias(p) = xt::cast<float>(xt::exp(log_p));
+  // Terms with a zero target are skipped, not multiplied: 0 · log 0 would be NaN where p underflows.
+  const double total = xt::sum(xt::where(xt::not_equal(y, 0.0f), -xt::cast<double>(y) * log_p, 0.0))();
+  result.loss = total / static_cast<double>(n);
+  // Row by row: GCC 12 warns falsely (-Warray-bounds) inside xtensor 0.24's axis-wise argmax.
   result.predicted.resize(n);
-  double total = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    const float* z = logits.data() + i * k;
-    const float* y = targets.data() + i * k;
-    float* p = probabilities.data() + i * k;
-    const float max = *std::max_element(z, z + k);
-    double sum = 0;
-    for (std::size_t j = 0; j < k; ++j) sum += std::exp(static_cast<double>(z[j] - max));
-    const double log_sum = std::log(sum);
-    double sample_loss = 0;
-    for (std::size_t j = 0; j < k; ++j) {
-      const double log_p = static_cast<double>(z[j] - max) - log_sum;
-      p[j] = static_cast<float>(std::exp(log_p));
-      if (y[j] != 0.0f) sample_loss -= static_cast<double>(y[j]) * log_p;
-    }
-    total += sample_loss;
-    const auto predicted = static_cast<int>(std::max_element(z, z + k) - z);
-    result.predicted[i] = predicted;
-    if (predicted == static_cast<int>(std::max_element(y, y + k) - y)) ++result.correct;
-    if (grad) {
-      float* g = grad->data() + i * k;
-      for (std::size_t j = 0; j < k; ++j) g[j] = (p[j] - y[j]) / static_cast<float>(n);
-    }
+    result.predicted[i] = static_cast<int>(xt::argmax(xt::row(z, i))());
+    if (result.predicted[i] == static_cast<int>(xt::argmax(xt::row(y, i))())) ++result.correct;
   }
-  result.loss = n ? total / static_cast<double>(n) : 0.0;
+  if (grad) xt::noalias(matrix(grad->data(), n, k)) = (p - y) / static_cast<float>(n);
   return result;
 }
 

@@ -1,5 +1,7 @@
 #include "model/nn/tensor.hpp"
 
+#include <algorithm>
+
 namespace nn {
 
 std::string shape_string(const Shape& shape) {
@@ -18,6 +20,10 @@ Shape batch_shape(std::size_t n, const Shape& sample) {
   Shape out{n};
   out.insert(out.end(), sample.begin(), sample.end());
   return out;
+}
+
+void repeat_rows(const float* row, std::size_t width, std::size_t rows, float* out) {
+  for (std::size_t r = 0; r < rows; ++r) std::copy(row, row + width, out + r * width);
 }
 
 void ensure_shape(Tensor& t, const Shape& shape) {
