@@ -21,14 +21,15 @@ nn::AlignedFloats random_floats(std::size_t n) {
   return v;
 }
 
-// conv1 forward, one output row of one image: 28 pixels × (5 kernel rows × 5 taps) · (25 × filters).
+// conv1 forward, one output row of one image: 28 pixels × (5 kernel rows × 5 taps) · (25 × filters), written
+// packed (20 floats a pixel) from a bias row.
 void direct_conv1_row(benchmark::State& state, const Kernels* k) {
   const std::size_t filters = nn::simd::round_up(20, k->lanes), row_floats = 32;
   const auto image = random_floats(32 * row_floats), kernel = random_floats(25 * filters);
   nn::AlignedFloats out(28 * filters);
   for (auto _ : state) {
-    k->narrow_gemm(28, filters / k->lanes, {image.data(), 1, 5, row_floats, 5, 1}, kernel.data(), filters, out.data(),
-                   filters, false);
+    k->narrow_gemm(28, filters / k->lanes, {image.data(), 1, 5, row_floats, 5, 1}, kernel.data(), filters,
+                   {out.data(), 20, 20, false, kernel.data()});
     benchmark::DoNotOptimize(out.data());
   }
   state.counters["useful GFLOP/s"] =
@@ -41,8 +42,8 @@ void winograd_conv2_product(benchmark::State& state, const Kernels* k) {
   const auto v = random_floats(24 * 36 * c_pad), u = random_floats(20 * k_pad);
   nn::AlignedFloats m(24 * 36 * k_pad);
   for (auto _ : state) {
-    k->narrow_gemm(24, k_pad / k->lanes, {v.data(), 36 * c_pad, 1, 0, 20, 1}, u.data(), k_pad, m.data(), 36 * k_pad,
-                   false);
+    k->narrow_gemm(24, k_pad / k->lanes, {v.data(), 36 * c_pad, 1, 0, 20, 1}, u.data(), k_pad,
+                   {m.data(), 36 * k_pad, k_pad, false, nullptr});
     benchmark::DoNotOptimize(m.data());
   }
   state.counters["useful GFLOP/s"] =

@@ -149,11 +149,9 @@ void widen(const float* rows, std::size_t count, std::size_t width, std::size_t 
   }
 }
 
-// The inverse: the first `width` floats of each padded row, plus `add` (the bias) where given.
-void narrow(const float* wide, std::size_t count, std::size_t padded_width, std::size_t width, const float* add,
-            float* out) {
-  for (std::size_t r = 0; r < count; ++r)
-    for (std::size_t f = 0; f < width; ++f) out[r * width + f] = wide[r * padded_width + f] + (add ? add[f] : 0.0f);
+// The inverse: the first `width` floats of each padded row.
+void narrow(const float* wide, std::size_t count, std::size_t padded_width, std::size_t width, float* out) {
+  for (std::size_t r = 0; r < count; ++r) std::memcpy(out + r * width, wide + r * padded_width, width * sizeof(float));
 }
 }  // namespace
 
@@ -170,21 +168,23 @@ const float* Conv2D::padded_image(const float* image, AlignedFloats& buffer) con
 }
 
 // Output row oh of one image: A(ow, (kh, kw·c)) = padded[(oh·s + kh, ow·s + kw, c)], B = the kernel as
-// (kh·kw·c) × filters, so each kernel row is one run of kw·in_c contiguous floats.
+// (kh·kw·c) × filters, so each kernel row is one run of kw·in_c contiguous floats. The kernel writes y's rows
+// directly, starting from the bias.
 void Conv2D::forward_direct(const Tensor& x, Tensor& y) {
   const std::size_t in_size = in_h_ * in_w_ * in_c_, pixels = out_h_ * out_w_, row_floats = padded_w_ * in_c_;
-  AlignedFloats kernel(patch_ * filters_pad_);
+  AlignedFloats kernel(patch_ * filters_pad_), bias(filters_pad_);
   widen(weights_.data(), patch_, filters_, filters_pad_, kernel.data());
+  widen(bias_.data(), 1, filters_, filters_pad_, bias.data());
   for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     Scratch& scratch = scratch_.local();
-    float* wide = sized(scratch.wide, pixels * filters_pad_);
     for (std::size_t n = first; n < last; ++n) {
       const float* image = padded_image(x.data() + n * in_size, scratch.image);
+      float* out = y.data() + n * pixels * filters_;
       for (std::size_t oh = 0; oh < out_h_; ++oh)
         direct_->narrow_gemm(out_w_, filters_pad_ / direct_->lanes,
                              {image + oh * stride_ * row_floats, stride_ * in_c_, ksize_, row_floats, ksize_ * in_c_, 1},
-                             kernel.data(), filters_pad_, wide + oh * out_w_ * filters_pad_, filters_pad_, false);
-      narrow(wide, pixels, filters_pad_, filters_, bias_.data(), y.data() + n * pixels * filters_);
+                             kernel.data(), filters_pad_,
+                             {out + oh * out_w_ * filters_, filters_, filters_, false, bias.data()});
     }
   });
 }
@@ -209,13 +209,14 @@ void Conv2D::backward_direct(const Tensor& x, const Tensor& dy) {
       for (std::size_t kh = 0; kh < ksize_; ++kh)
         direct_->narrow_gemm(ksize_ * in_c_, filters_pad_ / direct_->lanes,
                              {image + kh * row_floats, 1, out_h_, stride_ * row_floats, out_w_, stride_ * in_c_}, wide,
-                             filters_pad_, grad + kh * ksize_ * in_c_ * filters_pad_, filters_pad_, true);
+                             filters_pad_,
+                             {grad + kh * ksize_ * in_c_ * filters_pad_, filters_pad_, filters_pad_, true, nullptr});
     }
     sum_bias_gradient(dy.data() + first * pixels * filters_, (last - first) * pixels, chunk_bias_grads_[task].data());
   });
   AlignedFloats sum(kernel_values);
   reduce_chunk_gradients(tasks, kernel_values, sum.data());
-  narrow(sum.data(), patch_, filters_pad_, filters_, nullptr, kernel_grad_.data());
+  narrow(sum.data(), patch_, filters_pad_, filters_, kernel_grad_.data());
 }
 
 void Conv2D::forward(const Tensor& x, Tensor& y, const PassContext&) {

@@ -54,7 +54,7 @@ class Conv2D : public Layer {
   static constexpr std::size_t kDirectMaxFilters = 48;
   const simd::Kernels* direct_ = nullptr;
   std::size_t filters_pad_, padded_h_, padded_w_;  // filters in whole vector registers; the zero-bordered image
-  // Per thread, reused from call to call: im2col columns, a zero-bordered image, a register-wide output.
+  // Per thread, reused from call to call: im2col columns, a zero-bordered image, dL/dy widened to whole registers.
   struct Scratch {
     AlignedFloats cols, image, wide;
   };

@@ -3,6 +3,7 @@
 // products, the direct convolution): C (rows × L·vectors) (+)= A (rows × depth) · B (depth × L·vectors), L the
 // lanes of one register, with any strides for A. Included only by kernels_arch.cpp, once per instruction set.
 #include <cstddef>
+#include <cstring>
 #include <type_traits>
 
 #include <xsimd/xsimd.hpp>
@@ -29,21 +30,21 @@ class NarrowGemm {
   static constexpr std::size_t kLanes = Vector::size;
 
   static void product(std::size_t rows, std::size_t vectors, const NarrowLhs& lhs, const float* b, std::size_t bls,
-                      float* c, std::size_t crs, bool accumulate) {
+                      const NarrowOut& c) {
     std::size_t j = 0;
     // 7 (LeNet's 50 filters on AVX2) as 4 + 3: fewer loads per multiply-add than 6 + 1.
-    for (; j + 6 <= vectors && vectors - j != 7; j += 6) rows_of<6>(rows, lhs, b, bls, c, crs, accumulate, j);
+    for (; j + 6 <= vectors && vectors - j != 7; j += 6) rows_of<6>(rows, lhs, b, bls, c, j);
     if (vectors - j == 7) {
-      rows_of<4>(rows, lhs, b, bls, c, crs, accumulate, j);
+      rows_of<4>(rows, lhs, b, bls, c, j);
       j += 4;
     }
     switch (vectors - j) {
-      case 5: rows_of<4>(rows, lhs, b, bls, c, crs, accumulate, j);
-              rows_of<1>(rows, lhs, b, bls, c, crs, accumulate, j + 4); break;
-      case 4: rows_of<4>(rows, lhs, b, bls, c, crs, accumulate, j); break;
-      case 3: rows_of<3>(rows, lhs, b, bls, c, crs, accumulate, j); break;
-      case 2: rows_of<2>(rows, lhs, b, bls, c, crs, accumulate, j); break;
-      case 1: rows_of<1>(rows, lhs, b, bls, c, crs, accumulate, j); break;
+      case 5: rows_of<4>(rows, lhs, b, bls, c, j);
+              rows_of<1>(rows, lhs, b, bls, c, j + 4); break;
+      case 4: rows_of<4>(rows, lhs, b, bls, c, j); break;
+      case 3: rows_of<3>(rows, lhs, b, bls, c, j); break;
+      case 2: rows_of<2>(rows, lhs, b, bls, c, j); break;
+      case 1: rows_of<1>(rows, lhs, b, bls, c, j); break;
       default: break;
     }
   }
@@ -52,7 +53,8 @@ class NarrowGemm {
   static void matrix_product(std::size_t rows, std::size_t vectors, std::size_t depth, const float* a, std::size_t ars,
                              std::size_t als, const float* b, std::size_t bls, float* c, std::size_t crs,
                              bool accumulate) {
-    product(rows, vectors, NarrowLhs{a, ars, 1, 0, depth, als}, b, bls, c, crs, accumulate);
+    product(rows, vectors, NarrowLhs{a, ars, 1, 0, depth, als}, b, bls,
+            NarrowOut{c, crs, kLanes * vectors, accumulate, nullptr});
   }
 
  private:
@@ -65,30 +67,35 @@ class NarrowGemm {
 
   // Columns [lanes·first, lanes·(first + J)) of C, every row: blocks of R rows, the rest in halving blocks.
   template <int J>
-  static void rows_of(std::size_t rows, const NarrowLhs& lhs, const float* b, std::size_t bls, float* c,
-                      std::size_t crs, bool accumulate, std::size_t first) {
+  static void rows_of(std::size_t rows, const NarrowLhs& lhs, const float* b, std::size_t bls, NarrowOut c,
+                      std::size_t first) {
     constexpr int R = rows_per_block(J);
     b += kLanes * first;
-    c += kLanes * first;
+    c.data += kLanes * first;
+    c.columns = c.columns > kLanes * first ? c.columns - kLanes * first : 0;
+    if (c.bias) c.bias += kLanes * first;
     std::size_t r = 0;
-    for (; r + R <= rows; r += R) block<R, J>(lhs, r, b, bls, c + r * crs, crs, accumulate);
+    for (; r + R <= rows; r += R) block<R, J>(lhs, r, b, bls, c);
     if constexpr (R > 4)
-      for (; r + 4 <= rows; r += 4) block<4, J>(lhs, r, b, bls, c + r * crs, crs, accumulate);
+      for (; r + 4 <= rows; r += 4) block<4, J>(lhs, r, b, bls, c);
     if constexpr (R > 2)
-      for (; r + 2 <= rows; r += 2) block<2, J>(lhs, r, b, bls, c + r * crs, crs, accumulate);
-    for (; r < rows; ++r) block<1, J>(lhs, r, b, bls, c + r * crs, crs, accumulate);
+      for (; r + 2 <= rows; r += 2) block<2, J>(lhs, r, b, bls, c);
+    for (; r < rows; ++r) block<1, J>(lhs, r, b, bls, c);
   }
 
   // C[first_row + r][0..lanes·J) (+)= Σ_l A(first_row + r, l) · B[l][0..lanes·J) for R rows; R·J accumulators
   // stay in registers. The depth index l runs over (outer, inner) pairs, so A may be a strided 2-D window.
   template <int R, int J>
-  static void block(const NarrowLhs& lhs, std::size_t first_row, const float* b, std::size_t bls, float* c,
-                    std::size_t crs, bool accumulate) {
+  static void block(const NarrowLhs& lhs, std::size_t first_row, const float* b, std::size_t bls,
+                    const NarrowOut& c) {
     const float* a = lhs.data + first_row * lhs.row_stride;
+    float* out = c.data + first_row * c.row_stride;
     Vector acc[R][J];
     for (int r = 0; r < R; ++r)
       for (int j = 0; j < J; ++j)
-        acc[r][j] = accumulate ? Vector::load_unaligned(c + r * crs + kLanes * j) : Vector(0.0f);
+        acc[r][j] = c.accumulate ? load_columns(out + r * c.row_stride + kLanes * j, columns_of(c, j))
+                    : c.bias     ? Vector::load_unaligned(c.bias + kLanes * j)
+                                 : Vector(0.0f);
     const float* row = b;
     for (std::size_t o = 0; o < lhs.outer_count; ++o)
       for (std::size_t i = 0; i < lhs.inner_count; ++i, row += bls) {
@@ -101,7 +108,25 @@ class NarrowGemm {
         }
       }
     for (int r = 0; r < R; ++r)
-      for (int j = 0; j < J; ++j) acc[r][j].store_unaligned(c + r * crs + kLanes * j);
+      for (int j = 0; j < J; ++j) store_columns(acc[r][j], out + r * c.row_stride + kLanes * j, columns_of(c, j));
+  }
+
+  // How many of register j's columns C has (0 to lanes).
+  static std::size_t columns_of(const NarrowOut& c, int j) {
+    const std::size_t before = kLanes * static_cast<std::size_t>(j);
+    return c.columns <= before ? 0 : c.columns - before < kLanes ? c.columns - before : kLanes;
+  }
+  static Vector load_columns(const float* p, std::size_t n) {
+    if (n == kLanes) return Vector::load_unaligned(p);
+    alignas(64) float part[kLanes] = {};
+    std::memcpy(part, p, n * sizeof(float));
+    return Vector::load_aligned(part);
+  }
+  static void store_columns(const Vector& v, float* p, std::size_t n) {
+    if (n == kLanes) return v.store_unaligned(p);
+    alignas(64) float part[kLanes];
+    v.store_aligned(part);
+    std::memcpy(p, part, n * sizeof(float));
   }
 };
 

@@ -28,12 +28,22 @@ struct NarrowLhs {
   std::size_t row_stride, outer_count, outer_stride, inner_count, inner_stride;
 };
 
+// Where narrow_gemm writes C: rows `row_stride` apart, of which `columns` are written (the rest of the last
+// register is neither read nor written, so C may be a packed NHWC output). C starts from its own values
+// (`accumulate`), from `bias` (a row of lanes·vectors floats, zero-padded) or from zero.
+struct NarrowOut {
+  float* data;
+  std::size_t row_stride, columns;
+  bool accumulate;
+  const float* bias;
+};
+
 struct Kernels {
   const char* name;   // "avx512", "avx2", "sse2"
   std::size_t lanes;  // floats per vector register: operands are padded to multiples of it
-  // C (rows × lanes·vectors) (+)= A · B; row l of B at b + l·bls (l = o·inner_count + i), row r of C at c + r·crs.
+  // C (rows × lanes·vectors) (+)= A · B; row l of B (lanes·vectors floats) at b + l·bls, l = o·inner_count + i.
   void (*narrow_gemm)(std::size_t rows, std::size_t vectors, const NarrowLhs& a, const float* b, std::size_t bls,
-                      float* c, std::size_t crs, bool accumulate);
+                      const NarrowOut& c);
   // One slice of images. Layouts: u, du (36, in_c, k_pad) and ut (36, filters, c_pad: U transposed, for dL/dx),
   // zero-padded; x, y, dy, dx NHWC. `winograd_backward` adds the slice's dL/dU into du and writes dL/dx when dx is
   // not null.
