@@ -7,11 +7,13 @@
 #include <memory>
 #include <random>
 
-#include "model/nn/conv2d.hpp"
-#include "model/nn/dense.hpp"
-#include "model/nn/elementwise.hpp"
+#include "model/nn/layers/conv2d.hpp"
+#include "model/nn/layers/dense.hpp"
+#include "model/nn/layers/dropout.hpp"
+#include "model/nn/layers/flatten.hpp"
+#include "model/nn/layers/relu.hpp"
 #include "model/nn/gemm.hpp"
-#include "model/nn/max_pool2d.hpp"
+#include "model/nn/layers/max_pool2d.hpp"
 
 using namespace nn;
 

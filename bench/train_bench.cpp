@@ -16,7 +16,7 @@
 
 #include "model/model_config.hpp"
 #include "model/nn/gemm.hpp"
-#include "model/nn/optimizer.hpp"
+#include "model/nn/optim/sgd.hpp"
 #include "model/nn/softmax_cross_entropy.hpp"
 
 namespace {
@@ -61,8 +61,7 @@ int main(int argc, char** argv) {
   oneapi::tbb::task_arena arena(threads);
   double train_rate = 0, infer_rate = 0, peak = 0, flops_per_image = 0;
   arena.execute([&] {
-    auto fail = [](const YAML::Node&, const std::string& m) { throw std::runtime_error(m); };
-    auto spec = stages::build_network(YAML::Load(kLeNet), {28, 28, 1}, fail);
+    auto spec = stages::build_network(kLeNet, {28, 28, 1});
     nn::Sequential& net = *spec.network;
     net.initialize(1);
     flops_per_image = 3.0 * net.forward_flops();  // forward + backward (two products per layer)

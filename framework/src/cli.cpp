@@ -102,27 +102,8 @@ int list_stages(const std::string& only) {
     std::cout << "  consumes: " << (spec->input.empty() ? "-" : spec->input)
               << "   produces: " << (spec->output.empty() ? "-" : spec->output == kSameType ? "(same as input)" : spec->output)
               << "\n";
-    for (const ParamSpec& p : spec->params) {
-      std::string range;
-      if (p.min_value || p.max_value) {
-        auto num = [](double v) {
-          std::string s = std::to_string(v);
-          s.erase(s.find_last_not_of('0') + 1);
-          if (!s.empty() && s.back() == '.') s.pop_back();
-          return s;
-        };
-        range = " [" + (p.min_value ? num(*p.min_value) : std::string("")) + ".." +
-                (p.max_value ? num(*p.max_value) : std::string("")) + "]";
-      }
-      if (!p.choices.empty()) {
-        range = " {";
-        for (std::size_t k = 0; k < p.choices.size(); ++k) range += (k ? "|" : "") + p.choices[k];
-        range += "}";
-      }
-      std::printf("    %-16s %-7s %-14s %s%s\n", p.name.c_str(), to_string(p.type).c_str(), p.default_text().c_str(),
-                  p.doc.c_str(), range.c_str());
-      std::fflush(stdout);
-    }
+    std::cout << describe_params(spec->params, "    ");
+    if (spec->details) std::cout << spec->details();
     std::cout << "\n";
   }
   if (!found) {

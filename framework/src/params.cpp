@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 
 namespace pipeline {
@@ -62,8 +63,12 @@ ParamSpec yaml_param(std::string name, ParamType type, const std::string& defaul
   return make_spec(std::move(name), type, YAML::Load(default_yaml), std::move(doc));
 }
 
-Params::Params(std::string stage, std::string file, std::map<std::string, ParamEntry> values)
-    : stage_(std::move(stage)), file_(std::move(file)), values_(std::move(values)) {}
+Params::Params(std::string stage, std::string file, std::map<std::string, ParamEntry> values, std::string subject)
+    : stage_(std::move(stage)), file_(std::move(file)), values_(std::move(values)), subject_(std::move(subject)) {}
+
+std::string Params::message(const std::string& name, const std::string& text) const {
+  return (subject_.empty() ? "" : subject_ + ": ") + "parameter '" + name + "': " + text;
+}
 
 const ParamEntry& Params::entry(const std::string& name) const {
   auto it = values_.find(name);
@@ -86,12 +91,12 @@ SourceLocation Params::where(const std::string& name, const YAML::Node& nested) 
   return SourceLocation{file_, nested.Mark().line + 1, nested.Mark().column + 1};
 }
 
-void Params::fail(const std::string& name, const std::string& message) const {
-  throw ConfigError(where(name), stage_, "parameter '" + name + "': " + message);
+void Params::fail(const std::string& name, const std::string& text) const {
+  throw ConfigError(where(name), stage_, message(name, text));
 }
 
-void Params::fail(const std::string& name, const YAML::Node& nested, const std::string& message) const {
-  throw ConfigError(where(name, nested), stage_, "parameter '" + name + "': " + message);
+void Params::fail(const std::string& name, const YAML::Node& nested, const std::string& text) const {
+  throw ConfigError(where(name, nested), stage_, message(name, text));
 }
 
 static std::size_t edit_distance(const std::string& a, const std::string& b) {
@@ -129,10 +134,15 @@ static std::string describe(const YAML::Node& node) {
   return "nothing";
 }
 
-static void check_value(const ParamSpec& spec, const ParamEntry& entry, const std::string& stage) {
+static std::string prefixed(const std::string& subject, const std::string& text) {
+  return subject.empty() ? text : subject + ": " + text;
+}
+
+static void check_value(const ParamSpec& spec, const ParamEntry& entry, const std::string& stage,
+                        const std::string& subject) {
   const YAML::Node& v = entry.value;
   auto fail = [&](const std::string& what) {
-    throw ConfigError(entry.where, stage, "parameter '" + spec.name + "': " + what);
+    throw ConfigError(entry.where, stage, prefixed(subject, "parameter '" + spec.name + "': " + what));
   };
   double numeric = 0;
   try {
@@ -190,19 +200,24 @@ static void check_value(const ParamSpec& spec, const ParamEntry& entry, const st
   }
 }
 
+static std::string join_names(const std::vector<std::string>& names) {
+  std::string list;
+  for (const auto& k : names) list += (list.empty() ? "" : ", ") + k;
+  return list;
+}
+
 Params resolve_params(const std::vector<ParamSpec>& specs, const std::string& stage, const std::string& file,
-                      const std::map<std::string, ParamEntry>& given, const SourceLocation& stage_location) {
+                      const std::map<std::string, ParamEntry>& given, const SourceLocation& stage_location,
+                      const std::string& subject) {
   std::vector<std::string> known;
   for (const auto& s : specs) known.push_back(s.name);
   for (const auto& [name, entry] : given) {
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       std::string hint = closest_match(name, known);
-      std::string list;
-      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
       throw ConfigError(entry.where, stage,
-                        "unknown parameter '" + name + "'" +
-                            (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
-                            (list.empty() ? "; this stage takes no parameters" : "; known: " + list));
+                        prefixed(subject, "unknown parameter '" + name + "'" +
+                                              (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+                                              (known.empty() ? "; it takes no parameters" : "; known: " + join_names(known))));
     }
   }
   std::map<std::string, ParamEntry> values;
@@ -211,16 +226,65 @@ Params resolve_params(const std::vector<ParamSpec>& specs, const std::string& st
     if (it == given.end()) {
       if (spec.required)
         throw ConfigError(stage_location, stage,
-                          "missing required parameter '" + spec.name + "' (" + spec.doc + ")");
+                          prefixed(subject, "missing required parameter '" + spec.name + "' (" + spec.doc + ")"));
       values[spec.name] = ParamEntry{YAML::Clone(spec.default_value), stage_location};
       values[spec.name].where.line = 0;  // a default was not written anywhere
       values[spec.name].where.file = file + " (default of '" + spec.name + "')";
       continue;
     }
-    check_value(spec, it->second, stage);
+    check_value(spec, it->second, stage, subject);
     values[spec.name] = it->second;
   }
-  return Params(stage, file, std::move(values));
+  return Params(stage, file, std::move(values), subject);
+}
+
+Params resolve_options(const std::vector<ParamSpec>& specs, const YAML::Node& options, const std::string& subject,
+                       const Params& parent, const std::string& parameter, const std::vector<std::string>& skip) {
+  const SourceLocation where = parent.where(parameter, options);
+  std::vector<std::string> known;
+  for (const auto& s : specs) known.push_back(s.name);
+  if (options.IsDefined() && !options.IsNull() && !options.IsMap())
+    throw ConfigError(where, parent.stage(),
+                      prefixed(subject, "options must be a map of name: value, got " + describe(options) +
+                                            (known.empty() ? "; it takes none" : "; known: " + join_names(known))));
+  std::map<std::string, ParamEntry> given;
+  if (options.IsMap())
+    for (const auto& kv : options) {
+      if (!kv.first.IsScalar())
+        throw ConfigError(parent.where(parameter, kv.first), parent.stage(),
+                          prefixed(subject, "an option name must be a plain name"));
+      const std::string key = kv.first.Scalar();
+      if (std::find(skip.begin(), skip.end(), key) != skip.end()) continue;
+      given[key] = ParamEntry{kv.second, parent.where(parameter, kv.first)};
+    }
+  const std::string file = where.file;
+  return resolve_params(specs, parent.stage(), file, given, where, subject);
+}
+
+std::string describe_params(const std::vector<ParamSpec>& specs, const std::string& indent) {
+  auto number = [](double v) {
+    std::string s = std::to_string(v);
+    s.erase(s.find_last_not_of('0') + 1);
+    if (!s.empty() && s.back() == '.') s.pop_back();
+    return s;
+  };
+  std::string out;
+  for (const ParamSpec& p : specs) {
+    std::string range;
+    if (p.min_value || p.max_value)
+      range = " [" + (p.min_value ? number(*p.min_value) : std::string()) + ".." +
+              (p.max_value ? number(*p.max_value) : std::string()) + "]";
+    if (!p.choices.empty()) {
+      range = " {";
+      for (std::size_t k = 0; k < p.choices.size(); ++k) range += (k ? "|" : "") + p.choices[k];
+      range += "}";
+    }
+    char line[512];
+    std::snprintf(line, sizeof line, "%s%-16s %-7s %-14s ", indent.c_str(), p.name.c_str(), to_string(p.type).c_str(),
+                  p.default_text().c_str());
+    out += line + p.doc + range + "\n";
+  }
+  return out;
 }
 
 }  // namespace pipeline

@@ -51,8 +51,8 @@ void ShuffleBatcher::add_to_batch(StreamState& state, std::string_view stream, c
     b.epoch = state.epoch;
     b.number = state.batches;
     const auto& s = sample.x.shape();
-    b.x = xt::xtensor<float, 4>::from_shape({batch_size_, s[0], s[1], s[2]});
-    b.y = xt::xtensor<float, 2>::from_shape({batch_size_, sample.target.size()});
+    b.x = xt::xarray<float>::from_shape({batch_size_, s[0], s[1], s[2]});
+    b.y = xt::xarray<float>::from_shape({batch_size_, sample.target.size()});
     b.labels.reserve(batch_size_);
     b.indices.reserve(batch_size_);
   }
@@ -74,8 +74,8 @@ void ShuffleBatcher::flush(StreamState& state, pipeline::Emitter& out) {
   const std::size_t n = b.labels.size();
   if (n < batch_size_) {
     // Shrink the partial last batch to its real size.
-    xt::xtensor<float, 4> x = xt::view(b.x, xt::range(0, n), xt::all(), xt::all(), xt::all());
-    xt::xtensor<float, 2> y = xt::view(b.y, xt::range(0, n), xt::all());
+    xt::xarray<float> x = xt::view(b.x, xt::range(0, n), xt::all(), xt::all(), xt::all());
+    xt::xarray<float> y = xt::view(b.y, xt::range(0, n), xt::all());
     b.x = std::move(x);
     b.y = std::move(y);
   }

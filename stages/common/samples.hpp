@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <xtensor/xarray.hpp>
 #include <xtensor/xtensor.hpp>
 
 namespace stages {
@@ -37,8 +38,8 @@ struct Batch {
   std::string stream;
   int epoch = 0;
   std::int64_t number = 0;          // batch number within the stream's epoch
-  xt::xtensor<float, 4> x;          // (N, H, W, C)
-  xt::xtensor<float, 2> y;          // (N, classes)
+  xt::xarray<float> x;              // (N, H, W, C): the layout the model reads, handed to its first layer as is
+  xt::xarray<float> y;              // (N, classes)
   std::vector<int> labels;          // N
   std::vector<std::int64_t> indices;  // N: positions in the source data set
   std::size_t size() const { return labels.size(); }

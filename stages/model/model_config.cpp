@@ -1,247 +1,144 @@
 #include "model/model_config.hpp"
 
-#include <cstdio>
-#include <optional>
-#include <set>
+#include <yaml-cpp/yaml.h>
 
-#include "model/nn/conv2d.hpp"
-#include "model/nn/dense.hpp"
-#include "model/nn/elementwise.hpp"
-#include "model/nn/max_pool2d.hpp"
+#include <stdexcept>
+
+#include "model/nn/layer_registry.hpp"
 
 namespace stages {
 namespace {
 
-// Options of one layer or optimizer entry, each read once and checked for unknown keys at the end.
-class Options {
- public:
-  Options(const YAML::Node& node, std::string what, const ConfigFail& fail)
-      : node_(node), what_(std::move(what)), fail_(fail) {
-    if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) fail_(node_, what_ + ": options must be a map");
-  }
-  bool has(const std::string& key) const { return node_.IsMap() && node_[key].IsDefined(); }
-  long long integer(const std::string& key, std::optional<long long> fallback, long long min_value) {
-    used_.insert(key);
-    if (!has(key)) {
-      if (!fallback) fail_(node_, what_ + ": missing '" + key + "'");
-      return *fallback;
-    }
-    const YAML::Node v = node_[key];
-    long long value = 0;
-    try {
-      value = v.as<long long>();
-    } catch (const YAML::Exception&) {
-      fail_(v, what_ + ": '" + key + "' must be an integer");
-    }
-    if (value < min_value) fail_(v, what_ + ": '" + key + "' must be >= " + std::to_string(min_value));
-    return value;
-  }
-  double number(const std::string& key, double fallback, double min_value, double max_value) {
-    used_.insert(key);
-    if (!has(key)) return fallback;
-    const YAML::Node v = node_[key];
-    double value = 0;
-    try {
-      value = v.as<double>();
-    } catch (const YAML::Exception&) {
-      fail_(v, what_ + ": '" + key + "' must be a number");
-    }
-    if (!(value >= min_value && value <= max_value)) {
-      char range[96];
-      std::snprintf(range, sizeof range, "[%g, %g]", min_value, max_value);
-      fail_(v, what_ + ": '" + key + "' must be in " + range + ", got " + v.Scalar());
-    }
-    return value;
-  }
-  bool boolean(const std::string& key, bool fallback) {
-    used_.insert(key);
-    if (!has(key)) return fallback;
-    try {
-      return node_[key].as<bool>();
-    } catch (const YAML::Exception&) {
-      fail_(node_[key], what_ + ": '" + key + "' must be true or false");
-    }
-    return fallback;
-  }
-  std::string choice(const std::string& key, const std::string& fallback, const std::vector<std::string>& choices) {
-    used_.insert(key);
-    if (!has(key)) return fallback;
-    const YAML::Node v = node_[key];
-    const std::string value = v.IsScalar() ? v.Scalar() : std::string();
-    for (const auto& c : choices)
-      if (c == value) return value;
-    std::string list;
-    for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
-    fail_(v, what_ + ": '" + key + "' must be one of " + list);
-    return fallback;
-  }
-  YAML::Node node(const std::string& key) {
-    used_.insert(key);
-    return has(key) ? node_[key] : YAML::Node();
-  }
-  void reject_unknown() const {
-    if (!node_.IsMap()) return;
-    for (const auto& kv : node_) {
-      if (!kv.first.IsScalar()) fail_(kv.first, what_ + ": an option name must be a plain name");
-      const std::string key = kv.first.Scalar();
-      if (!used_.count(key)) {
-        std::string list;
-        for (const auto& u : used_) list += (list.empty() ? "" : ", ") + u;
-        fail_(kv.first, what_ + ": unknown option '" + key + "'" + (list.empty() ? " (it takes none)" : "; known: " + list));
-      }
-    }
-  }
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
 
- private:
-  YAML::Node node_;
-  std::string what_;
-  const ConfigFail& fail_;
-  std::set<std::string> used_;
-};
+// The spec registered as `type`, or an error at `where` naming the closest known type.
+template <class Registry>
+const auto& find_spec(const std::string& type, const std::string& kind, const pipeline::Params& parent,
+                      const std::string& parameter, const YAML::Node& where) {
+  const auto* spec = Registry::instance().find(type);
+  if (spec) return *spec;
+  const std::vector<std::string> known = Registry::instance().names();
+  const std::string hint = pipeline::closest_match(type, known);
+  parent.fail(parameter, where,
+              "unknown " + kind + " type '" + type + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+                  "; known: " + join(known) + " (see `pipeline stages sequential`)");
+}
+
+// node[key] when node is a map that has it, else an undefined node (yaml-cpp's own answer for a missing key of a
+// const map is an invalid node that throws when asked anything but IsDefined).
+YAML::Node child(const YAML::Node& node, const char* key) {
+  if (!node.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  const YAML::Node value = node[key];
+  return value.IsDefined() ? value : YAML::Node(YAML::NodeType::Undefined);
+}
+
+// A layer entry: `relu` or `{conv2d: {filters: 20, ...}}`.
+std::pair<std::string, YAML::Node> layer_entry(const YAML::Node& entry, std::size_t i, const pipeline::Params& parent,
+                                               const std::string& parameter) {
+  if (entry.IsScalar()) return {entry.Scalar(), YAML::Node()};
+  if (entry.IsMap() && entry.size() == 1 && entry.begin()->first.IsScalar())
+    return {entry.begin()->first.Scalar(), entry.begin()->second};
+  parent.fail(parameter, entry,
+              "layer " + std::to_string(i) + ": write a layer as {type: {options}} or as a bare type name");
+}
 
 }  // namespace
 
-nn::Shape parse_shape(const YAML::Node& node, const ConfigFail& fail) {
-  if (!node.IsSequence() || node.size() == 0) fail(node, "a shape is a list of positive sizes, e.g. [28, 28, 1]");
+nn::Shape parse_shape(const pipeline::Params& parent, const std::string& parameter) {
+  const YAML::Node node = parent.get_node(parameter);
+  if (!node.IsSequence() || node.size() == 0)
+    parent.fail(parameter, node, "a shape is a list of positive sizes, e.g. [28, 28, 1]");
   nn::Shape shape;
   for (const auto& d : node) {
     long long v = 0;
     try {
       v = d.as<long long>();
     } catch (const YAML::Exception&) {
-      fail(d, "a shape is a list of positive sizes, e.g. [28, 28, 1]");
+      parent.fail(parameter, d, "a shape is a list of positive sizes, e.g. [28, 28, 1]");
     }
-    if (v <= 0) fail(d, "shape sizes must be positive");
+    if (v <= 0) parent.fail(parameter, d, "shape sizes must be positive");
     shape.push_back(static_cast<std::size_t>(v));
   }
   return shape;
 }
 
-NetworkSpec build_network(const YAML::Node& layers, const nn::Shape& input_shape, const ConfigFail& fail) {
-  if (!layers.IsSequence() || layers.size() == 0) fail(layers, "'layers' must be a non-empty list");
+NetworkSpec build_network(const pipeline::Params& parent, const std::string& parameter, const nn::Shape& input_shape) {
+  const YAML::Node layers = parent.get_node(parameter);
+  if (!layers.IsSequence() || layers.size() == 0) parent.fail(parameter, layers, "must be a non-empty list of layers");
   NetworkSpec spec;
   spec.network = std::make_unique<nn::Sequential>(input_shape);
   nn::Shape shape = input_shape;
   for (std::size_t i = 0; i < layers.size(); ++i) {
-    const YAML::Node entry = layers[i];
-    std::string type;
-    YAML::Node options;
-    if (entry.IsScalar()) {
-      type = entry.Scalar();
-    } else if (entry.IsMap() && entry.size() == 1) {
-      if (!entry.begin()->first.IsScalar()) fail(entry, "layer " + std::to_string(i) + ": a layer type must be a plain name");
-      type = entry.begin()->first.Scalar();
-      options = entry.begin()->second;
-    } else {
-      fail(entry, "layer " + std::to_string(i) + ": write a layer as {type: {options}} or as a bare type name");
-    }
+    const auto [type, options_node] = layer_entry(layers[i], i, parent, parameter);
     const std::string what = "layer " + std::to_string(i) + " (" + type + ")";
-    if (spec.ends_with_softmax) fail(entry, what + ": softmax must be the last layer");
-    Options o(options, what, fail);
+    const nn::LayerSpec& layer_spec = find_spec<nn::LayerRegistry>(type, "layer", parent, parameter, layers[i]);
+    const pipeline::Params options = pipeline::resolve_options(layer_spec.params, options_node, what, parent, parameter);
+    if (spec.ends_with_softmax) parent.fail(parameter, layers[i], what + ": softmax must be the last layer");
+    if (layer_spec.fused_with_loss) {
+      if (shape.size() != 1)
+        parent.fail(parameter, layers[i], what + ": needs a flat input, got " + nn::shape_string(shape));
+      spec.ends_with_softmax = true;
+      continue;
+    }
     std::unique_ptr<nn::Layer> layer;
     try {
-      if (type == "conv2d") {
-        const auto filters = static_cast<std::size_t>(o.integer("filters", std::nullopt, 1));
-        const auto kernel = static_cast<std::size_t>(o.integer("kernel", std::nullopt, 1));
-        const auto stride = static_cast<std::size_t>(o.integer("stride", 1, 1));
-        const std::string padding = o.choice("padding", "valid", {"valid", "same"});
-        const std::string algorithm = o.choice("algorithm", "auto", {"auto", "im2col", "winograd"});
-        o.reject_unknown();
-        layer = std::make_unique<nn::Conv2D>(shape, filters, kernel, stride,
-                                             padding == "same" ? nn::Padding::Same : nn::Padding::Valid,
-                                             algorithm == "winograd" ? nn::ConvAlgorithm::Winograd
-                                             : algorithm == "im2col" ? nn::ConvAlgorithm::Im2col
-                                                                     : nn::ConvAlgorithm::Auto);
-      } else if (type == "max_pool2d") {
-        const auto pool = o.integer("pool", 2, 1);
-        const auto stride = o.integer("stride", pool, 1);
-        o.reject_unknown();
-        layer = std::make_unique<nn::MaxPool2D>(shape, static_cast<std::size_t>(pool), static_cast<std::size_t>(stride));
-      } else if (type == "dense") {
-        const auto units = o.integer("units", std::nullopt, 1);
-        o.reject_unknown();
-        layer = std::make_unique<nn::Dense>(shape, static_cast<std::size_t>(units));
-      } else if (type == "relu") {
-        o.reject_unknown();
-        layer = std::make_unique<nn::ReLU>(shape);
-      } else if (type == "flatten") {
-        o.reject_unknown();
-        layer = std::make_unique<nn::Flatten>(shape);
-      } else if (type == "dropout") {
-        const double rate = o.number("rate", -1, 0, 0.99);
-        if (!o.has("rate")) fail(entry, what + ": missing 'rate'");
-        o.reject_unknown();
-        layer = std::make_unique<nn::Dropout>(shape, rate);
-      } else if (type == "softmax") {
-        o.reject_unknown();
-        if (shape.size() != 1) fail(entry, what + ": softmax needs a flat input, got " + nn::shape_string(shape));
-        spec.ends_with_softmax = true;
-        continue;
-      } else {
-        fail(entry, "layer " + std::to_string(i) + ": unknown layer type '" + type +
-                        "'; known: conv2d, max_pool2d, dense, relu, flatten, dropout, softmax");
-      }
+      layer = layer_spec.create(shape, options);
     } catch (const std::invalid_argument& e) {
-      fail(entry, what + ": " + e.what());
+      parent.fail(parameter, layers[i], what + ": " + e.what());
     }
     shape = layer->output_shape();
     spec.network->add(std::move(layer));
   }
   if (spec.network->output_shape().size() != 1)
-    fail(layers, "the last layer's output must be flat (classes,), got " + nn::shape_string(spec.network->output_shape()) +
-                     "; add flatten and dense layers");
+    parent.fail(parameter, layers,
+                "the last layer's output must be flat (classes,), got " +
+                    nn::shape_string(spec.network->output_shape()) + "; add flatten and dense layers");
   return spec;
 }
 
-TrainingSpec build_training(const YAML::Node& optimizer, int epochs, const ConfigFail& fail) {
+NetworkSpec build_network(const std::string& layers_yaml, const nn::Shape& input_shape) {
+  const pipeline::Params parent("layers", "<layers>", {{"layers", {YAML::Load(layers_yaml), {"<layers>", 1, 1}}}});
+  return build_network(parent, "layers", input_shape);
+}
+
+TrainingSpec build_training(const pipeline::Params& parent, const std::string& parameter) {
+  const YAML::Node node = parent.get_node(parameter);
+  const YAML::Node given = child(node, "type");
+  const std::string type = given.IsScalar() ? given.Scalar() : "sgd";
+  const nn::OptimizerSpec& optimizer =
+      find_spec<nn::OptimizerRegistry>(type, "optimizer", parent, parameter, given.IsDefined() ? given : node);
+  const pipeline::Params options =
+      pipeline::resolve_options(optimizer.params, node, "optimizer (" + type + ")", parent, parameter, {"type"});
   TrainingSpec spec;
-  Options o(optimizer, "optimizer", fail);
-  const std::string type = o.choice("type", "sgd", {"sgd", "adam"});
-  spec.learning_rate = o.number("learning_rate", type == "sgd" ? 0.01 : 0.001, 0, 10);
-  const double weight_decay = o.number("weight_decay", 0, 0, 1);
-  if (type == "sgd") {
-    nn::SgdOptions s;
-    s.momentum = o.number("momentum", 0, 0, 0.9999);
-    s.nesterov = o.boolean("nesterov", false);
-    s.weight_decay = weight_decay;
-    if (s.nesterov && s.momentum == 0) fail(optimizer, "optimizer: nesterov needs a momentum > 0");
-    spec.optimizer = std::make_unique<nn::Sgd>(s);
-    char text[128];
-    std::snprintf(text, sizeof text, "sgd(learning_rate=%g, momentum=%g%s%s)", spec.learning_rate, s.momentum,
-                  s.nesterov ? ", nesterov" : "", s.weight_decay > 0 ? ", weight_decay" : "");
-    spec.description = text;
-  } else {
-    nn::AdamOptions a;
-    a.beta1 = o.number("beta1", 0.9, 0, 0.99999);
-    a.beta2 = o.number("beta2", 0.999, 0, 0.9999999);
-    a.epsilon = o.number("epsilon", 1e-7, 0, 1);
-    a.weight_decay = weight_decay;
-    spec.optimizer = std::make_unique<nn::Adam>(a);
-    char text[96];
-    std::snprintf(text, sizeof text, "adam(learning_rate=%g)", spec.learning_rate);
-    spec.description = text;
-  }
-  const YAML::Node schedule = o.node("schedule");
-  o.reject_unknown();
-  spec.schedule.total_epochs = epochs;
-  if (schedule.IsDefined() && !schedule.IsNull()) {
-    Options s(schedule, "schedule", fail);
-    const std::string kind = s.choice("type", "constant", {"constant", "step", "exponential", "cosine"});
-    if (kind == "step") {
-      spec.schedule.kind = nn::Schedule::Kind::Step;
-      spec.schedule.step_epochs = static_cast<int>(s.integer("step_epochs", 10, 1));
-      spec.schedule.gamma = s.number("gamma", 0.1, 0, 1);
-    } else if (kind == "exponential") {
-      spec.schedule.kind = nn::Schedule::Kind::Exponential;
-      spec.schedule.gamma = s.number("gamma", 0.9, 0, 1);
-    } else if (kind == "cosine") {
-      spec.schedule.kind = nn::Schedule::Kind::Cosine;
-      spec.schedule.min_rate = s.number("min_learning_rate", 0, 0, 10);
-    }
-    s.reject_unknown();
-    spec.description += " schedule=" + kind;
-  }
+  spec.optimizer = optimizer.create(options);
+  spec.learning_rate = options.get_float("learning_rate");
+  spec.description = spec.optimizer->description(spec.learning_rate);
+  const YAML::Node schedule_node = child(node, "schedule");
+  const YAML::Node given_type = child(schedule_node, "type");
+  const std::string kind = given_type.IsScalar() ? given_type.Scalar() : "constant";
+  const nn::ScheduleSpec& schedule = find_spec<nn::ScheduleRegistry>(kind, "schedule", parent, parameter,
+                                                                     given_type.IsDefined() ? given_type : schedule_node);
+  spec.schedule = schedule.create(
+      pipeline::resolve_options(schedule.params, schedule_node, "schedule (" + kind + ")", parent, parameter, {"type"}));
+  if (kind != "constant") spec.description += " schedule=" + kind;
   return spec;
+}
+
+std::string describe_model_options() {
+  std::string out = "  layers (in `layers:`, as {type: {options}} or a bare type):\n";
+  for (const nn::LayerSpec* s : nn::LayerRegistry::instance().all())
+    out += "    " + s->type + ": " + s->summary + "\n" + pipeline::describe_params(s->params, "        ");
+  out += "  optimizers (`optimizer: {type: ..., options}`):\n";
+  for (const nn::OptimizerSpec* s : nn::OptimizerRegistry::instance().all())
+    out += "    " + s->type + ": " + s->summary + "\n" + pipeline::describe_params(s->params, "        ");
+  out += "  schedules (`optimizer: {schedule: {type: ..., options}}`):\n";
+  for (const nn::ScheduleSpec* s : nn::ScheduleRegistry::instance().all())
+    out += "    " + s->type + ": " + s->summary + "\n" + pipeline::describe_params(s->params, "        ");
+  return out;
 }
 
 }  // namespace stages

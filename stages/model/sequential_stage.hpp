@@ -4,14 +4,15 @@
 
 #include "model/model_config.hpp"
 #include "model/nn/checkpoint.hpp"
+#include "model/nn/trainer.hpp"
 #include "model/results.hpp"
 #include "pipeline/params.hpp"
 #include "pipeline/stage.hpp"
 
 namespace stages {
 
-// The model stage: trains on batches of the train stream in order, evaluates every other stream, and
-// emits a BatchResult per batch.
+// The model stage: trains on batches of the train stream in order, evaluates every other stream, and emits a
+// BatchResult per batch. A thin adapter between payloads and nn::Trainer, which does the work.
 class SequentialModel : public pipeline::Processor {
  public:
   explicit SequentialModel(const pipeline::Params& params);
@@ -26,20 +27,18 @@ class SequentialModel : public pipeline::Processor {
   // uninterrupted run exactly.
   std::optional<int> restore(const pipeline::RunContext& context) override;
 
-  nn::Sequential& network() { return *network_.network; }
+  nn::Sequential& network() { return trainer_->network(); }
+  nn::Trainer& trainer() { return *trainer_; }
   nn::Checkpoint make_checkpoint();
-  void load_weights(const nn::Checkpoint& checkpoint, const std::string& name);
   const std::string& checkpoint_path() const { return checkpoint_path_; }
 
  private:
-  struct TrainedBatch {
-    double loss = 0, learning_rate = 0;
-    std::size_t correct = 0;
-  };
   void save();
+  nn::TrainingPosition load(const std::string& path);
+  void check_batch(const Batch& b) const;
+  BatchResult result_of(const Batch& b, std::string_view stream, bool training, int epoch);
 
-  NetworkSpec network_;
-  TrainingSpec training_;
+  std::unique_ptr<nn::Trainer> trainer_;
   std::string train_stream_;
   bool train_;
   std::string checkpoint_path_;
@@ -49,16 +48,12 @@ class SequentialModel : public pipeline::Processor {
   int epochs_ = 1;
   int epoch_offset_ = 0;     // epochs a `load`ed checkpoint had done before this run
   int run_epochs_done_ = 0;  // complete epochs of this run (engine numbering)
-  std::vector<TrainedBatch> trained_;  // this epoch's train batches so far
-  std::vector<TrainedBatch> replay_;   // from a resumed checkpoint, for epoch replay_epoch_
+  std::vector<nn::BatchRecord> trained_;  // this epoch's train batches so far
+  std::vector<nn::BatchRecord> replay_;   // from a resumed checkpoint, for epoch replay_epoch_
   int replay_epoch_ = -1;
-  // What load_weights() read besides tensors.
-  int epochs_done_in_checkpoint_ = 0, run_epochs_in_checkpoint_ = 0;
-  std::vector<TrainedBatch> checkpoint_partial_;
   std::string summary_;
   std::map<std::string, std::int64_t> batches_seen_;  // per stream, in the current epoch
   std::map<std::string, std::int64_t> batches_per_epoch_;
-  nn::Tensor input_, probabilities_, grad_;
 };
 
 }  // namespace stages

@@ -65,6 +65,17 @@ TEST(Cli, PipelineSimdPicksTheKernelBuildOrSaysWhyNot) {
   EXPECT_NE(bogus.output.find("PIPELINE_SIMD=avx9: no such kernel build; built: "), std::string::npos) << bogus.output;
 }
 
+TEST(Cli, StagesSequentialListsEveryLayerOptimizerAndScheduleWithOptions) {
+  const auto r = run("stages sequential");
+  EXPECT_EQ(r.code, 0);
+  for (const char* expected :
+       {"  layers (in `layers:`", "    conv2d: ", "        filters          int     (required)", "{auto|im2col|winograd}",
+        "    dense: ", "        units ", "    dropout: ", "    max_pool2d: ", "    softmax: ", "  optimizers",
+        "    adam: ", "        epsilon ", "    sgd: ", "        nesterov ", "  schedules", "    cosine: ",
+        "        min_learning_rate ", "    step: ", "        step_epochs "})
+    EXPECT_NE(r.output.find(expected), std::string::npos) << expected << "\n" << r.output;
+}
+
 TEST(Cli, StagesListsEveryStageWithParametersLikeGstInspect) {
   auto r = run("stages");
   ASSERT_EQ(r.code, 0);

@@ -8,10 +8,12 @@
 #include <numeric>
 #include <random>
 
-#include "model/nn/conv2d.hpp"
-#include "model/nn/dense.hpp"
-#include "model/nn/elementwise.hpp"
-#include "model/nn/max_pool2d.hpp"
+#include "model/nn/layers/conv2d.hpp"
+#include "model/nn/layers/dense.hpp"
+#include "model/nn/layers/dropout.hpp"
+#include "model/nn/layers/flatten.hpp"
+#include "model/nn/layers/relu.hpp"
+#include "model/nn/layers/max_pool2d.hpp"
 #include "model/nn/softmax_cross_entropy.hpp"
 #include "support/conv_reference.hpp"
 

@@ -12,7 +12,8 @@
 #include "io/idx_reader.hpp"
 #include "model/model_config.hpp"
 #include "model/nn/checkpoint.hpp"
-#include "model/nn/optimizer.hpp"
+#include "model/nn/optim/adam.hpp"
+#include "model/nn/optim/sgd.hpp"
 #include "model/nn/softmax_cross_entropy.hpp"
 #include "model/sequential_stage.hpp"
 #include "pipeline/pipeline.hpp"
@@ -24,10 +25,15 @@ using namespace testing_support;
 
 namespace {
 
-[[noreturn]] void throw_at(const YAML::Node&, const std::string& message) { throw std::runtime_error(message); }
-
 std::unique_ptr<Sequential> small_net(const std::string& layers_yaml, const Shape& input) {
-  return std::move(stages::build_network(YAML::Load(layers_yaml), input, throw_at).network);
+  return std::move(stages::build_network(layers_yaml, input).network);
+}
+
+// The schedule of an optimizer map's `schedule:` entry, through the registry as a config builds it.
+std::unique_ptr<Schedule> schedule_of(const std::string& schedule_yaml) {
+  const pipeline::Params parent(
+      "m", "<test>", {{"optimizer", {YAML::Load("{type: sgd, schedule: " + schedule_yaml + "}"), {"<test>", 1, 1}}}});
+  return stages::build_training(parent, "optimizer").schedule;
 }
 
 // A model stage named m behind the usual data stages; `model_options` is the rest of m's flow map.
@@ -148,18 +154,17 @@ TEST(Optimizers, UpdateRulesMatchHandComputedSteps) {
 }
 
 TEST(Optimizers, Schedules) {
-  Schedule constant;
-  EXPECT_DOUBLE_EQ(constant.rate(0.1, 7), 0.1);
-  Schedule step{Schedule::Kind::Step, 5, 0.5, 0, 20};
-  EXPECT_DOUBLE_EQ(step.rate(0.1, 4), 0.1);
-  EXPECT_DOUBLE_EQ(step.rate(0.1, 5), 0.05);
-  EXPECT_DOUBLE_EQ(step.rate(0.1, 12), 0.025);
-  Schedule exponential{Schedule::Kind::Exponential, 1, 0.9, 0, 20};
-  EXPECT_NEAR(exponential.rate(1.0, 2), 0.81, 1e-12);
-  Schedule cosine{Schedule::Kind::Cosine, 1, 0, 0.001, 11};
-  EXPECT_DOUBLE_EQ(cosine.rate(0.1, 0), 0.1);
-  EXPECT_NEAR(cosine.rate(0.1, 5), 0.0505, 1e-12);
-  EXPECT_NEAR(cosine.rate(0.1, 10), 0.001, 1e-12);
+  EXPECT_DOUBLE_EQ(schedule_of("{type: constant}")->rate(0.1, 7, 20), 0.1);
+  EXPECT_DOUBLE_EQ(schedule_of("{}")->rate(0.1, 7, 20), 0.1) << "constant is the default";
+  const auto step = schedule_of("{type: step, step_epochs: 5, gamma: 0.5}");
+  EXPECT_DOUBLE_EQ(step->rate(0.1, 4, 20), 0.1);
+  EXPECT_DOUBLE_EQ(step->rate(0.1, 5, 20), 0.05);
+  EXPECT_DOUBLE_EQ(step->rate(0.1, 12, 20), 0.025);
+  EXPECT_NEAR(schedule_of("{type: exponential, gamma: 0.9}")->rate(1.0, 2, 20), 0.81, 1e-12);
+  const auto cosine = schedule_of("{type: cosine, min_learning_rate: 0.001}");
+  EXPECT_DOUBLE_EQ(cosine->rate(0.1, 0, 11), 0.1);
+  EXPECT_NEAR(cosine->rate(0.1, 5, 11), 0.0505, 1e-12);
+  EXPECT_NEAR(cosine->rate(0.1, 10, 11), 0.001, 1e-12);
 }
 
 TEST(Training, BitIdenticalOnOneAndTwoThreads) {
@@ -219,10 +224,16 @@ TEST(Checkpoint, RoundTripIsBitExact) {
   a(0, 0) = std::nextafter(1.0f, 2.0f);
   c.tensors.emplace_back("0_dense/kernel", a);
   c.tensors.emplace_back("empty", Tensor::from_shape({0}));
+  c.position = TrainingPosition{7, 3, 42, 1234, {{0.1, 120, 0.01}, {std::nextafter(0.1, 1.0), 0, 1e-300}}};
   save_checkpoint(c, dir.file("sub/model.ckpt"));
   EXPECT_FALSE(std::filesystem::exists(dir.file("sub/model.ckpt.tmp")));
   const Checkpoint back = load_checkpoint(dir.file("sub/model.ckpt"));
   EXPECT_EQ(back.header, c.header);
+  EXPECT_EQ(back.position.epochs_done, 7u);
+  EXPECT_EQ(back.position.run_epochs_done, 3u);
+  EXPECT_EQ(back.position.seed, 42u);
+  EXPECT_EQ(back.position.iterations, 1234u);
+  EXPECT_EQ(back.position.partial_epoch, c.position.partial_epoch) << "doubles come back bit for bit";
   ASSERT_EQ(back.tensors.size(), 2u);
   EXPECT_EQ(back.tensors[0].first, "0_dense/kernel");
   EXPECT_EQ(std::memcmp(back.tensors[0].second.data(), a.data(), a.size() * sizeof(float)), 0);
@@ -254,6 +265,9 @@ TEST(Checkpoint, EveryCorruptionIsAClearError) {
   auto version = good;
   version[8] = 9;
   EXPECT_NE(error(version).find("format version 9 is not supported"), std::string::npos);
+  version[8] = 1;  // the format before the training position was structured
+  EXPECT_EQ(error(version), "m.ckpt: written by an older version of pipeline (checkpoint format 1; this build reads "
+                            "format 2): train again, or use the release that wrote it");
   EXPECT_THROW(load_checkpoint("/nonexistent/m.ckpt"), CheckpointError);
 }
 
@@ -263,21 +277,34 @@ TEST(ModelStage, ConfigErrorsNameTheLayerAndLine) {
                            "  h: {type: one_hot, inputs: sc}\n  b: {type: shuffle_batcher, inputs: h}\n";
   expect_config_error(head + "      - conv2d: {filters: 4, kernel: 3}\n      - dense: {units: 3}\n" + tail, 7, 9,
                       "layer 1 (dense): dense needs a flat input, got (26, 26, 4); add {flatten: {}} before it");
-  expect_config_error(head + "      - flatten\n      - dense: {unit: 3}\n" + tail, 7, 16, "layer 1 (dense): missing 'units'");
+  expect_config_error(head + "      - flatten\n      - dense: {unit: 3}\n" + tail, 7, 17,
+                      "layer 1 (dense): unknown parameter 'unit' (did you mean 'units'?); known: units");
+  expect_config_error(head + "      - flatten\n      - dense: {size: 256}\n" + tail, 7, 17,
+                      "layer 1 (dense): unknown parameter 'size'; known: units");
+  expect_config_error(head + "      - flatten\n      - dense: {}\n" + tail, 7, 16,
+                      "layer 1 (dense): missing required parameter 'units' (outputs per sample)");
+  expect_config_error(head + "      - flatten\n      - dense: 256\n" + tail, 7, 16,
+                      "layer 1 (dense): options must be a map of name: value, got '256'; known: units");
   expect_config_error(head + "      - flatten\n      - dense: {units: 3, activation: relu}\n" + tail, 7, 27,
-                      "unknown option 'activation'");
-  expect_config_error(head + "      - flatten\n      - densse: {units: 3}\n" + tail, 7, 9, "unknown layer type 'densse'");
+                      "unknown parameter 'activation'");
+  expect_config_error(head + "      - flatten\n      - densse: {units: 3}\n" + tail, 7, 9,
+                      "unknown layer type 'densse' (did you mean 'dense'?)");
   expect_config_error(head + "      - conv2d: {filters: 4, kernel: 30}\n      - flatten\n" + tail, 6, 9,
                       "kernel 30 is larger than its input (28, 28, 1)");
   expect_config_error(head + "      - conv2d: {filters: 4, kernel: 3, algorithm: winograd}\n      - flatten\n" + tail, 6, 9,
                       "layer 0 (conv2d): conv2d algorithm 'winograd' needs kernel 5 and stride 1, got kernel 3 and stride 1");
-  expect_config_error(head + "      - conv2d: {filters: 4, kernel: 5, algorithm: fft}\n      - flatten\n" + tail, 6, 52,
-                      "must be one of auto, im2col, winograd");
+  expect_config_error(head + "      - conv2d: {filters: 4, kernel: 5, algorithm: fft}\n      - flatten\n" + tail, 6, 41,
+                      "layer 0 (conv2d): parameter 'algorithm': must be one of auto, im2col, winograd, got 'fft'");
   expect_config_error(head + "      - flatten\n      - softmax\n      - dense: {units: 3}\n" + tail, 8, 9,
                       "softmax must be the last layer");
-  expect_config_error(head + "      - flatten\n    optimizer: {type: sgd, learning_rate: fast}\n" + tail, 7, 43,
-                      "'learning_rate' must be a number");
-  expect_config_error(head + "      - flatten\n    optimizer: {type: rmsprop}\n" + tail, 7, 23, "must be one of sgd, adam");
+  expect_config_error(head + "      - flatten\n    optimizer: {type: sgd, learning_rate: fast}\n" + tail, 7, 28,
+                      "optimizer (sgd): parameter 'learning_rate': expected a number, got 'fast'");
+  expect_config_error(head + "      - flatten\n    optimizer: {type: rmsprop}\n" + tail, 7, 23,
+                      "unknown optimizer type 'rmsprop'; known: adam, sgd");
+  expect_config_error(head + "      - flatten\n    optimizer: {type: sgd, momentum: 0.9, schedule: {type: step, gama: 0.5}}\n" +
+                          tail, 7, 66, "schedule (step): unknown parameter 'gama' (did you mean 'gamma'?)");
+  expect_config_error(head + "      - flatten\n    optimizer: {type: sgd, nesterov: true}\n" + tail, 7, 28,
+                      "optimizer (sgd): parameter 'nesterov': needs a momentum > 0");
   expect_config_error(head + "      - flatten\n    train: false\n" + tail, 7, 12, "needs a checkpoint to load");
 }
 
@@ -299,7 +326,7 @@ TEST(ModelStage, CheckpointOfAnotherArchitectureIsRejected) {
       model_config("layers: [flatten, {dense: {units: 20}}, {dense: {units: 10}}]"),
       "b.yaml"));
   try {
-    dynamic_cast<stages::SequentialModel&>(other.stage("m")).load_weights(load_checkpoint(dir.file("m.ckpt")), "m.ckpt");
+    dynamic_cast<stages::SequentialModel&>(other.stage("m")).trainer().restore(load_checkpoint(dir.file("m.ckpt")), "m.ckpt");
     FAIL();
   } catch (const CheckpointError& e) {
     EXPECT_NE(std::string(e.what()).find("checkpoint is of a different network"), std::string::npos);

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "model/nn/conv2d.hpp"
-#include "model/nn/winograd5x5.hpp"
+#include "model/nn/layers/conv2d.hpp"
+#include "model/nn/conv/winograd5x5.hpp"
 #include "support/conv_reference.hpp"
 
 using namespace nn;

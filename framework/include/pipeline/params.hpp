@@ -49,7 +49,8 @@ struct ParamEntry {
 class Params {
  public:
   Params() = default;
-  Params(std::string stage, std::string file, std::map<std::string, ParamEntry> values);
+  // `subject` starts every message about these values, e.g. "layer 3 (dense)" for a model's nested options.
+  Params(std::string stage, std::string file, std::map<std::string, ParamEntry> values, std::string subject = "");
 
   long long get_int(const std::string& name) const;
   double get_float(const std::string& name) const;
@@ -67,15 +68,27 @@ class Params {
 
  private:
   const ParamEntry& entry(const std::string& name) const;
+  std::string message(const std::string& name, const std::string& text) const;
   std::string stage_;
   std::string file_;
   std::map<std::string, ParamEntry> values_;
+  std::string subject_;
 };
 
 // Checks the given values against the specs: unknown names, missing required ones, types, ranges and
-// choices; fills in defaults. Throws ConfigError naming the location and the stage.
+// choices; fills in defaults. Throws ConfigError naming the location, the stage and, when given, the subject.
 Params resolve_params(const std::vector<ParamSpec>& specs, const std::string& stage, const std::string& file,
-                      const std::map<std::string, ParamEntry>& given, const SourceLocation& stage_location);
+                      const std::map<std::string, ParamEntry>& given, const SourceLocation& stage_location,
+                      const std::string& subject = "");
+
+// Options nested in a parameter (a model's layer, optimizer or schedule), checked like a stage's parameters with
+// the same messages. `options` is a map (or null: all defaults); `skip` names keys handled by the caller (such as
+// `type`); `where` is the parameter's location, for what has none of its own.
+Params resolve_options(const std::vector<ParamSpec>& specs, const YAML::Node& options, const std::string& subject,
+                       const Params& parent, const std::string& parameter, const std::vector<std::string>& skip = {});
+
+// One line per parameter (name, type, default, doc, range or choices), as `pipeline stages` lists them.
+std::string describe_params(const std::vector<ParamSpec>& specs, const std::string& indent);
 
 // "did you mean" for a misspelled name, or "" when nothing is close.
 std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);

@@ -27,6 +27,8 @@ struct StageSpec {
   bool parallel = false;  // transforms only: safe to run on many threads at once
   std::vector<ParamSpec> params;
   std::function<std::unique_ptr<Stage>(const Params&)> create;
+  // More for `pipeline stages TYPE` to print after the parameters (a model stage lists its layers' options).
+  std::function<std::string()> details;
 };
 
 class Registry {

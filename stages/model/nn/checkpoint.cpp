@@ -13,7 +13,7 @@ namespace nn {
 namespace {
 
 constexpr char kMagic[8] = {'P', 'L', 'N', 'C', 'K', 'P', 'T', '1'};
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;
 constexpr std::size_t kMaxRank = 8;
 
 template <class T>
@@ -51,6 +51,12 @@ class Reader {
     std::memcpy(out, bytes_.data() + pos_, count * sizeof(float));
     pos_ += count * sizeof(float);
   }
+  double real(const char* what) {
+    const auto bits = get<std::uint64_t>(what);
+    double v;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+  }
   std::size_t remaining() const { return end_ - pos_; }
   [[noreturn]] void fail(const std::string& what) const { throw CheckpointError(name_ + ": corrupt checkpoint: " + what); }
 
@@ -63,6 +69,75 @@ class Reader {
   std::size_t pos_ = 0;
   std::string name_;
 };
+
+void put_real(std::vector<std::uint8_t>& out, double value) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  put<std::uint64_t>(out, bits);
+}
+
+void put_position(std::vector<std::uint8_t>& out, const TrainingPosition& p) {
+  for (std::uint64_t v : {p.epochs_done, p.run_epochs_done, p.seed, p.iterations}) put<std::uint64_t>(out, v);
+  put<std::uint32_t>(out, static_cast<std::uint32_t>(p.partial_epoch.size()));
+  for (const BatchRecord& r : p.partial_epoch) {
+    put_real(out, r.loss);
+    put<std::uint64_t>(out, r.correct);
+    put_real(out, r.learning_rate);
+  }
+}
+
+TrainingPosition get_position(Reader& in) {
+  TrainingPosition p;
+  p.epochs_done = in.get<std::uint64_t>("epochs done");
+  p.run_epochs_done = in.get<std::uint64_t>("epochs of the run");
+  p.seed = in.get<std::uint64_t>("seed");
+  p.iterations = in.get<std::uint64_t>("iterations");
+  const auto records = in.get<std::uint32_t>("record count");
+  if (records > in.remaining() / 24) in.fail("more batch records than the file holds");
+  p.partial_epoch.resize(records);
+  for (BatchRecord& r : p.partial_epoch) {
+    r.loss = in.real("batch loss");
+    r.correct = in.get<std::uint64_t>("batch correct count");
+    r.learning_rate = in.real("batch learning rate");
+  }
+  return p;
+}
+
+std::map<std::string, std::string> get_header(Reader& in) {
+  std::map<std::string, std::string> entries;
+  const auto header_size = in.get<std::uint32_t>("header length");
+  const std::string header = in.text(header_size, "header");
+  std::size_t start = 0;
+  while (start < header.size()) {
+    std::size_t end = header.find('\n', start);
+    if (end == std::string::npos) in.fail("header line without newline");
+    const std::string line = header.substr(start, end - start);
+    const std::size_t eq = line.find('=');
+    if (eq == std::string::npos) in.fail("header line without '='");
+    entries[line.substr(0, eq)] = line.substr(eq + 1);
+    start = end + 1;
+  }
+  return entries;
+}
+
+std::pair<std::string, Tensor> get_tensor(Reader& in) {
+  const auto name_size = in.get<std::uint32_t>("tensor name length");
+  std::string tensor_name = in.text(name_size, "tensor name");
+  const auto rank = in.get<std::uint32_t>("tensor rank");
+  if (rank > kMaxRank) in.fail("tensor '" + tensor_name + "' has rank " + std::to_string(rank));
+  Shape shape;
+  std::size_t elements = 1;
+  for (std::uint32_t d = 0; d < rank; ++d) {
+    const auto dim = in.get<std::uint64_t>("tensor shape");
+    if (dim != 0 && elements > in.remaining() / sizeof(float) / dim)
+      in.fail("tensor '" + tensor_name + "' is larger than the file");
+    elements *= static_cast<std::size_t>(dim);
+    shape.push_back(static_cast<std::size_t>(dim));
+  }
+  Tensor tensor = Tensor::from_shape(shape);
+  in.floats(tensor.data(), elements, "tensor data");
+  return {std::move(tensor_name), std::move(tensor)};
+}
 
 }  // namespace
 
@@ -80,6 +155,7 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint& checkpoint) {
   for (const auto& [k, v] : checkpoint.header) header += k + "=" + v + "\n";
   put<std::uint32_t>(out, static_cast<std::uint32_t>(header.size()));
   put_bytes(out, header.data(), header.size());
+  put_position(out, checkpoint.position);
   put<std::uint32_t>(out, static_cast<std::uint32_t>(checkpoint.tensors.size()));
   for (const auto& [name, tensor] : checkpoint.tensors) {
     put<std::uint32_t>(out, static_cast<std::uint32_t>(name.size()));
@@ -104,42 +180,18 @@ Checkpoint decode_checkpoint(const std::vector<std::uint8_t>& bytes, const std::
   Reader in(bytes, body, name);
   in.text(sizeof kMagic, "magic");
   const auto version = in.get<std::uint32_t>("version");
+  if (version == 1)
+    throw CheckpointError(name + ": written by an older version of pipeline (checkpoint format 1; this build reads "
+                                 "format " + std::to_string(kVersion) + "): train again, or use the release that wrote it");
   if (version != kVersion)
     throw CheckpointError(name + ": checkpoint format version " + std::to_string(version) + " is not supported (this build reads version " +
                           std::to_string(kVersion) + ")");
   if (stored != computed) throw CheckpointError(name + ": corrupt checkpoint: checksum mismatch (truncated or damaged file)");
   Checkpoint checkpoint;
-  const auto header_size = in.get<std::uint32_t>("header length");
-  const std::string header = in.text(header_size, "header");
-  std::size_t start = 0;
-  while (start < header.size()) {
-    std::size_t end = header.find('\n', start);
-    if (end == std::string::npos) in.fail("header line without newline");
-    const std::string line = header.substr(start, end - start);
-    const std::size_t eq = line.find('=');
-    if (eq == std::string::npos) in.fail("header line without '='");
-    checkpoint.header[line.substr(0, eq)] = line.substr(eq + 1);
-    start = end + 1;
-  }
+  checkpoint.header = get_header(in);
+  checkpoint.position = get_position(in);
   const auto count = in.get<std::uint32_t>("tensor count");
-  for (std::uint32_t t = 0; t < count; ++t) {
-    const auto name_size = in.get<std::uint32_t>("tensor name length");
-    std::string tensor_name = in.text(name_size, "tensor name");
-    const auto rank = in.get<std::uint32_t>("tensor rank");
-    if (rank > kMaxRank) in.fail("tensor '" + tensor_name + "' has rank " + std::to_string(rank));
-    Shape shape;
-    std::size_t elements = 1;
-    for (std::uint32_t d = 0; d < rank; ++d) {
-      const auto dim = in.get<std::uint64_t>("tensor shape");
-      if (dim != 0 && elements > in.remaining() / sizeof(float) / dim)
-        in.fail("tensor '" + tensor_name + "' is larger than the file");
-      elements *= static_cast<std::size_t>(dim);
-      shape.push_back(static_cast<std::size_t>(dim));
-    }
-    Tensor tensor = Tensor::from_shape(shape);
-    in.floats(tensor.data(), elements, "tensor data");
-    checkpoint.tensors.emplace_back(std::move(tensor_name), std::move(tensor));
-  }
+  for (std::uint32_t t = 0; t < count; ++t) checkpoint.tensors.push_back(get_tensor(in));
   if (in.remaining() != 0) in.fail("unexpected bytes after the last tensor");
   return checkpoint;
 }

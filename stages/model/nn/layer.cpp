@@ -4,12 +4,6 @@
 
 namespace nn {
 
-std::size_t Layer::parameter_count() {
-  std::size_t n = 0;
-  for (const auto& p : parameters()) n += p.value->size();
-  return n;
-}
-
 void glorot_uniform(Tensor& t, std::size_t fan_in, std::size_t fan_out, std::mt19937_64& rng) {
   const double limit = std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
   for (auto& v : t) {

@@ -36,11 +36,13 @@ class Layer {
   virtual void forward(const Tensor& x, Tensor& y, const PassContext& context) = 0;
   // Given x, y = forward(x) and dL/dy: sets the parameters' gradients and, when `want_dx`, dL/dx.
   virtual void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) = 0;
+  // Layers with parameters declare their shapes in the constructor and allocate them on first use (initialize,
+  // parameters or a pass): building a network to check a config allocates nothing.
   virtual std::vector<Parameter> parameters() { return {}; }
+  virtual std::size_t parameter_count() const { return 0; }
   virtual void initialize(std::mt19937_64& /*rng*/) {}
   // Multiply-adds ×2 of one sample's forward pass, for FLOP accounting.
   virtual double forward_flops() const { return 0; }
-  std::size_t parameter_count();
 
  protected:
   Shape input_shape_;

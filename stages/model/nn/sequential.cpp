@@ -11,23 +11,24 @@ void Sequential::initialize(std::uint64_t seed) {
   for (auto& layer : layers_) layer->initialize(rng);
 }
 
+// The caller's x is the first layer's input as it is (no copy); it must outlive backward().
 const Tensor& Sequential::forward(const Tensor& x, const PassContext& context) {
-  activations_.resize(layers_.size() + 1);
-  gradients_.resize(layers_.size() + 1);
-  ensure_shape(activations_[0], Shape(x.shape().begin(), x.shape().end()));
-  std::copy(x.data(), x.data() + x.size(), activations_[0].data());
+  input_ = &x;
+  activations_.resize(layers_.size());
+  gradients_.resize(layers_.size());
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     PassContext layer_context = context;
     layer_context.seed = context.seed ^ (0x9e3779b97f4a7c15ULL * (i + 1));
-    layers_[i]->forward(activations_[i], activations_[i + 1], layer_context);
+    layers_[i]->forward(input_of(i), activations_[i], layer_context);
   }
-  return activations_.back();
+  return layers_.empty() ? x : activations_.back();
 }
 
 void Sequential::backward(const Tensor& grad_logits) {
-  gradients_.back() = grad_logits;
-  for (std::size_t i = layers_.size(); i-- > 0;)
-    layers_[i]->backward(activations_[i], activations_[i + 1], gradients_[i + 1], gradients_[i], i > 0);
+  for (std::size_t i = layers_.size(); i-- > 0;) {
+    const Tensor& dy = i + 1 == layers_.size() ? grad_logits : gradients_[i + 1];
+    layers_[i]->backward(input_of(i), activations_[i], dy, gradients_[i], i > 0);
+  }
 }
 
 std::vector<Parameter> Sequential::parameters() {
@@ -40,7 +41,7 @@ std::vector<Parameter> Sequential::parameters() {
   return all;
 }
 
-std::size_t Sequential::parameter_count() {
+std::size_t Sequential::parameter_count() const {
   std::size_t n = 0;
   for (auto& layer : layers_) n += layer->parameter_count();
   return n;

@@ -18,14 +18,15 @@ class Sequential {
   Layer& layer(std::size_t i) { return *layers_[i]; }
 
   void initialize(std::uint64_t seed);
-  // x is (N, input_shape...). Returns the last layer's output (the logits).
+  // x is (N, ...) with input_shape's number of values per sample; the first layer reads it in place, so it must
+  // stay alive until backward() returns. Returns the last layer's output (the logits).
   const Tensor& forward(const Tensor& x, const PassContext& context);
   // After forward(): back-propagates dL/dlogits, leaving every parameter's gradient set.
   void backward(const Tensor& grad_logits);
 
   // Every parameter, named "<index>_<type>/<name>" (e.g. "0_conv2d/kernel").
   std::vector<Parameter> parameters();
-  std::size_t parameter_count();
+  std::size_t parameter_count() const;
   double forward_flops() const;
   // Keras-style model.summary() table.
   std::string summary();
@@ -35,8 +36,10 @@ class Sequential {
  private:
   Shape input_shape_;
   std::vector<std::unique_ptr<Layer>> layers_;
-  std::vector<Tensor> activations_;  // [0] is the input, [i + 1] the output of layer i
-  std::vector<Tensor> gradients_;    // same indexing, dL/d(activation)
+  const Tensor& input_of(std::size_t layer) const { return layer == 0 ? *input_ : activations_[layer - 1]; }
+  const Tensor* input_ = nullptr;   // the caller's batch, during a pass
+  std::vector<Tensor> activations_;  // [i] the output of layer i
+  std::vector<Tensor> gradients_;    // [i] dL/d(input of layer i), for i > 0
 };
 
 }  // namespace nn

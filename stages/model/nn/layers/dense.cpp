@@ -1,4 +1,4 @@
-#include "model/nn/dense.hpp"
+#include "model/nn/layers/dense.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -7,6 +7,7 @@
 #include <xtensor/xreducer.hpp>
 
 #include "model/nn/gemm.hpp"
+#include "model/nn/layer_registry.hpp"
 #include "model/nn/parallel.hpp"
 
 namespace nn {
@@ -27,6 +28,10 @@ Dense::Dense(Shape input_shape, std::size_t units) : Layer(std::move(input_shape
   if (units == 0) throw std::invalid_argument("dense units must be positive");
   inputs_ = input_shape_[0];
   output_shape_ = {units_};
+}
+
+void Dense::allocate() {
+  if (kernel_.dimension() != 0) return;  // a default xarray is a 0-d scalar, not an empty tensor
   kernel_ = Tensor::from_shape({inputs_, units_});
   kernel_.fill(0);
   bias_ = Tensor::from_shape({units_});
@@ -36,11 +41,13 @@ Dense::Dense(Shape input_shape, std::size_t units) : Layer(std::move(input_shape
 }
 
 void Dense::initialize(std::mt19937_64& rng) {
+  allocate();
   glorot_uniform(kernel_, inputs_, units_, rng);
   bias_.fill(0);
 }
 
 void Dense::forward(const Tensor& x, Tensor& y, const PassContext&) {
+  allocate();
   const std::size_t batch = x.shape()[0];
   ensure_shape(y, {batch, units_});
   // Tasks take rows of the batch: every operand is contiguous and goes to xtensor-blas in place, and the GEMMs stay
@@ -54,6 +61,7 @@ void Dense::forward(const Tensor& x, Tensor& y, const PassContext&) {
 }
 
 void Dense::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
+  allocate();
   const std::size_t batch = x.shape()[0];
   // dL/dkernel = xᵀ · dy sums over the batch, so its tasks take rows of the kernel instead (each owns its outputs,
   // nothing to reduce). Their left operand, columns of x, is strided: xtensor-blas would copy it, nn::gemm does not.
@@ -72,4 +80,20 @@ void Dense::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& d
   });
 }
 
+namespace {
+
+LayerSpec dense_spec() {
+  LayerSpec spec;
+  spec.type = "dense";
+  spec.summary = "fully connected: y = x · kernel + bias (Glorot-uniform kernel, zero bias); needs a flat input";
+  spec.params = {pipeline::required_param("units", pipeline::ParamType::Int, "outputs per sample").min(1)};
+  spec.create = [](const Shape& input, const pipeline::Params& p) {
+    return std::make_unique<Dense>(input, static_cast<std::size_t>(p.get_int("units")));
+  };
+  return spec;
+}
+}  // namespace
+
 }  // namespace nn
+
+PIPELINE_REGISTER_LAYER(nn::dense_spec())

@@ -10,13 +10,10 @@
 #include <oneapi/tbb/enumerable_thread_specific.h>
 
 #include "model/nn/aligned.hpp"
+#include "model/nn/conv/conv_geometry.hpp"
 #include "model/nn/kernels/simd_kernels.hpp"
 
 namespace nn {
-
-struct ConvGeometry {
-  std::size_t in_h, in_w, in_c, filters, out_h, out_w, pad_top, pad_left;
-};
 
 class Winograd5x5 {
  public:

@@ -1,9 +1,10 @@
-#include "model/nn/max_pool2d.hpp"
+#include "model/nn/layers/max_pool2d.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 
 #include "model/nn/parallel.hpp"
+#include "model/nn/layer_registry.hpp"
 
 namespace nn {
 
@@ -94,4 +95,23 @@ void MaxPool2D::backward_general(const Tensor& dy, Tensor& dx) {
   });
 }
 
+namespace {
+
+LayerSpec max_pool2d_spec() {
+  LayerSpec spec;
+  spec.type = "max_pool2d";
+  spec.summary = "maximum over pool x pool windows ('valid', as Keras); 2x2/2 runs in a vector kernel";
+  spec.params = {pipeline::int_param("pool", 2, "window size").min(1),
+                 pipeline::int_param("stride", 0, "step between windows (0 = pool)").min(0)};
+  spec.create = [](const Shape& input, const pipeline::Params& p) {
+    const auto pool = static_cast<std::size_t>(p.get_int("pool"));
+    const auto stride = static_cast<std::size_t>(p.get_int("stride"));
+    return std::make_unique<MaxPool2D>(input, pool, stride == 0 ? pool : stride);
+  };
+  return spec;
+}
+}  // namespace
+
 }  // namespace nn
+
+PIPELINE_REGISTER_LAYER(nn::max_pool2d_spec())

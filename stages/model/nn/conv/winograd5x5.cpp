@@ -1,4 +1,4 @@
-#include "model/nn/winograd5x5.hpp"
+#include "model/nn/conv/winograd5x5.hpp"
 
 #include <algorithm>
 #include <cstring>

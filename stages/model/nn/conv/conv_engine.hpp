@@ -1,0 +1,33 @@
+#pragma once
+// How a convolution computes: one class per algorithm behind this interface (Caffe's GetConvolutionLayer picks an
+// engine per layer the same way), chosen in one place, make_conv_engine(), which holds the `auto` rule. Every
+// engine splits the batch into fixed slices (kSamplesPerTask) and sums their gradients in slice order, so results
+// are bit-identical on any number of threads.
+#include <memory>
+#include <string>
+
+#include "model/nn/conv/conv_geometry.hpp"
+#include "model/nn/tensor.hpp"
+
+namespace nn {
+
+// Auto: Winograd for 5x5 stride-1 kernels with 8+ input channels, else the direct kernel for up to 48 filters,
+// else im2col + SGEMM. Im2col forces the last; Winograd throws where it does not apply. All agree to float rounding.
+enum class ConvAlgorithm { Auto, Im2col, Winograd };
+
+class ConvEngine {
+ public:
+  virtual ~ConvEngine() = default;
+  // "winograd F(2x2,5x5), avx512 kernels", "direct, avx2 kernels" or "im2col + SGEMM", for the model summary.
+  virtual std::string name() const = 0;
+  // y (N, out_h, out_w, filters) = x * kernel + bias; kernel (k, k, in_c, filters).
+  virtual void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) = 0;
+  // Sets kernel_grad and bias_grad; writes dL/dx into *dx (already shaped like x) when dx is not null.
+  virtual void backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad, Tensor& bias_grad,
+                        Tensor* dx) = 0;
+};
+
+// The engine for `algorithm` on this geometry; std::invalid_argument when Winograd is asked where it does not apply.
+std::unique_ptr<ConvEngine> make_conv_engine(const ConvGeometry& geometry, ConvAlgorithm algorithm);
+
+}  // namespace nn

@@ -1,0 +1,31 @@
+#pragma once
+// Convolution as im2col + GEMM: each output pixel's taps copied into a row, one GEMM per slice of images through
+// xtensor-blas. Works for any geometry; the exact path (kernel gradient rounding as a plain sum).
+#include <oneapi/tbb/enumerable_thread_specific.h>
+
+#include "model/nn/aligned.hpp"
+#include "model/nn/conv/conv_engine.hpp"
+#include "model/nn/conv/task_gradients.hpp"
+
+namespace nn {
+
+class Im2colConv : public ConvEngine {
+ public:
+  explicit Im2colConv(const ConvGeometry& geometry) : g_(geometry) {}
+  std::string name() const override { return "im2col + SGEMM"; }
+  void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) override;
+  void backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad, Tensor& bias_grad,
+                Tensor* dx) override;
+  // dL/dx alone (the direct engine computes the parameters' gradients its own way).
+  void input_gradient(const Tensor& dy, const Tensor& kernel, Tensor& dx);
+
+ private:
+  void im2col(const float* x, std::size_t samples, float* cols) const;
+  void col2im(const float* cols, std::size_t samples, float* dx) const;
+
+  ConvGeometry g_;
+  TaskGradients task_gradients_;
+  mutable oneapi::tbb::enumerable_thread_specific<AlignedFloats> columns_;  // per thread, reused
+};
+
+}  // namespace nn

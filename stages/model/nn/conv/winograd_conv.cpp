@@ -1,0 +1,38 @@
+#include "model/nn/conv/winograd_conv.hpp"
+
+#include <algorithm>
+
+#include "model/nn/parallel.hpp"
+
+namespace nn {
+
+WinogradConv::WinogradConv(const ConvGeometry& geometry, const simd::Kernels& kernels)
+    : g_(geometry), winograd_(geometry, kernels), transformed_gradient_(winograd_.kernel_gradient_size()) {}
+
+void WinogradConv::forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) {
+  const std::size_t out_size = g_.out_pixels() * g_.filters;
+  winograd_.set_kernel(kernel.data());
+  for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+    winograd_.forward(x.data() + first * g_.in_size(), last - first, bias.data(), y.data() + first * out_size);
+  });
+}
+
+// The transform is linear: the slices' kernel gradients are summed in the transformed domain, brought back once.
+void WinogradConv::backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad,
+                            Tensor& bias_grad, Tensor* dx) {
+  const std::size_t out_pixels = g_.out_pixels(), values = transformed_gradient_.size();
+  task_gradients_.prepare(x.shape()[0], values, g_.filters);
+  winograd_.set_kernel(kernel.data());
+  for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t task, std::size_t first, std::size_t last) {
+    const float* grad_out = dy.data() + first * out_pixels * g_.filters;
+    float* du = task_gradients_.kernel(task);
+    std::fill(du, du + values, 0.0f);
+    winograd_.backward(x.data() + first * g_.in_size(), grad_out, last - first, du,
+                       dx ? dx->data() + first * g_.in_size() : nullptr);
+    sum_bias_gradient(grad_out, (last - first) * out_pixels, g_.filters, task_gradients_.bias(task));
+  });
+  task_gradients_.reduce(transformed_gradient_.data(), bias_grad.data());
+  winograd_.kernel_gradient(transformed_gradient_.data(), kernel_grad.data());
+}
+
+}  // namespace nn

@@ -1,0 +1,25 @@
+#pragma once
+// Convolution by Winograd F(2x2, 5x5) (winograd5x5.hpp) for stride-1 5x5 kernels: 36 multiplies per 2x2 output
+// tile instead of 100. Kernel gradients are summed in the transformed domain and brought back once per batch.
+#include "model/nn/conv/conv_engine.hpp"
+#include "model/nn/conv/task_gradients.hpp"
+#include "model/nn/conv/winograd5x5.hpp"
+
+namespace nn {
+
+class WinogradConv : public ConvEngine {
+ public:
+  WinogradConv(const ConvGeometry& geometry, const simd::Kernels& kernels);
+  std::string name() const override { return "winograd F(2x2,5x5), " + winograd_.kernel_name() + " kernels"; }
+  void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) override;
+  void backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad, Tensor& bias_grad,
+                Tensor* dx) override;
+
+ private:
+  ConvGeometry g_;
+  Winograd5x5 winograd_;
+  TaskGradients task_gradients_;
+  AlignedFloats transformed_gradient_;
+};
+
+}  // namespace nn

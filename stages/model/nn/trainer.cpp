@@ -1,0 +1,84 @@
+#include "model/nn/trainer.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "model/nn/softmax_cross_entropy.hpp"
+
+namespace nn {
+
+Trainer::Trainer(std::unique_ptr<Sequential> network, std::unique_ptr<Optimizer> optimizer,
+                 std::unique_ptr<Schedule> schedule, double base_learning_rate)
+    : network_(std::move(network)),
+      optimizer_(std::move(optimizer)),
+      schedule_(std::move(schedule)),
+      base_learning_rate_(base_learning_rate) {}
+
+StepResult Trainer::pass(const Tensor& x, const Tensor& y, int epoch, std::uint64_t seed, bool training) {
+  StepResult r;
+  r.learning_rate = learning_rate(epoch);
+  const Tensor& logits = network_->forward(x, PassContext{training, seed});
+  LossResult loss = softmax_cross_entropy(logits, y, probabilities_, training ? &grad_ : nullptr);
+  if (!std::isfinite(loss.loss))
+    throw std::runtime_error("loss is " + std::to_string(loss.loss) +
+                             "; training diverged: lower the learning rate (now " + std::to_string(r.learning_rate) +
+                             ")");
+  if (training) {
+    network_->backward(grad_);
+    optimizer_->step(network_->parameters(), r.learning_rate);
+  }
+  r.loss = loss.loss;
+  r.correct = loss.correct;
+  r.predicted = std::move(loss.predicted);
+  r.probabilities = &probabilities_;
+  return r;
+}
+
+StepResult Trainer::train(const Tensor& x, const Tensor& y, int epoch, std::uint64_t seed) {
+  return pass(x, y, epoch, seed, true);
+}
+
+StepResult Trainer::evaluate(const Tensor& x, const Tensor& y, int epoch) { return pass(x, y, epoch, 0, false); }
+
+Checkpoint Trainer::snapshot(TrainingPosition position) {
+  Checkpoint c;
+  c.header["architecture"] = network_->architecture();
+  c.header["optimizer"] = optimizer_->type();
+  position.iterations = optimizer_->iterations;
+  c.position = std::move(position);
+  auto parameters = network_->parameters();
+  for (const auto& p : parameters) c.tensors.emplace_back(p.name, *p.value);
+  for (const auto& [name, tensor] : optimizer_->state(parameters)) c.tensors.emplace_back(name, *tensor);
+  return c;
+}
+
+TrainingPosition Trainer::restore(const Checkpoint& c, const std::string& name) {
+  auto header = [&](const std::string& key) {
+    auto it = c.header.find(key);
+    if (it == c.header.end()) throw CheckpointError(name + ": checkpoint has no '" + key + "' entry");
+    return it->second;
+  };
+  const std::string architecture = network_->architecture();
+  if (header("architecture") != architecture)
+    throw CheckpointError(name + ": checkpoint is of a different network\n  checkpoint: " + header("architecture") +
+                          "\n  config:     " + architecture);
+  auto parameters = network_->parameters();
+  for (const auto& p : parameters) {
+    const Tensor* t = c.find(p.name);
+    if (!t || t->shape() != p.value->shape())
+      throw CheckpointError(name + ": checkpoint lacks tensor '" + p.name + "' of the right shape");
+    *p.value = *t;
+  }
+  if (header("optimizer") == optimizer_->type()) {
+    for (auto& [state_name, tensor] : optimizer_->state(parameters)) {
+      const Tensor* t = c.find(state_name);
+      if (!t || t->shape() != tensor->shape())
+        throw CheckpointError(name + ": checkpoint lacks optimizer state '" + state_name + "'");
+      *tensor = *t;
+    }
+    optimizer_->iterations = c.position.iterations;
+  }
+  return c.position;
+}
+
+}  // namespace nn
