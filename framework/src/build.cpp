@@ -42,13 +42,11 @@ std::vector<std::size_t> topological_order(const std::vector<StageNode>& nodes, 
   return order;
 }
 
-}  // namespace
-
-Pipeline Pipeline::build(PipelineConfig config) {
-  Pipeline p;
+// One node per configured stage, its type found in the registry and its parameters resolved.
+std::vector<StageNode> make_nodes(const PipelineConfig& config, std::map<std::string, std::size_t>& index) {
   const Registry& registry = Registry::instance();
-  std::map<std::string, std::size_t> index;
-  for (auto& sc : config.stages) {
+  std::vector<StageNode> nodes;
+  for (const auto& sc : config.stages) {
     if (index.count(sc.name)) throw ConfigError(sc.where, sc.name, "a stage with this name is already defined");
     StageNode node;
     node.name = sc.name;
@@ -61,14 +59,18 @@ Pipeline Pipeline::build(PipelineConfig config) {
     }
     node.params = resolve_params(node.spec->params, sc.name, config.file, sc.params, sc.where);
     node.config = sc;
-    index[sc.name] = p.stages_.size();
-    p.stages_.push_back(std::move(node));
+    index[sc.name] = nodes.size();
+    nodes.push_back(std::move(node));
   }
+  return nodes;
+}
 
+// Each stage's `inputs:` resolved to nodes; sources take none, everything else at least one.
+void wire_inputs(std::vector<StageNode>& nodes, const std::map<std::string, std::size_t>& index) {
   std::vector<std::string> names;
-  for (const auto& n : p.stages_) names.push_back(n.name);
-  for (std::size_t i = 0; i < p.stages_.size(); ++i) {
-    StageNode& node = p.stages_[i];
+  for (const auto& n : nodes) names.push_back(n.name);
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    StageNode& node = nodes[i];
     const bool is_source = node.spec->kind == StageKind::Source;
     if (is_source && !node.config.inputs.empty())
       throw ConfigError(node.config.inputs.front().where, node.name,
@@ -88,73 +90,67 @@ Pipeline Pipeline::build(PipelineConfig config) {
       if (std::find(node.inputs.begin(), node.inputs.end(), it->second) != node.inputs.end())
         throw ConfigError(ref.where, node.name, "input '" + ref.name + "' is listed twice");
       node.inputs.push_back(it->second);
-      p.stages_[it->second].consumers.push_back(i);
+      nodes[it->second].consumers.push_back(i);
     }
   }
+}
 
-  const std::vector<std::size_t> order = topological_order(p.stages_, config);
-  std::size_t driver_slots = 0;
-  for (std::size_t i : order) {
-    StageNode& node = p.stages_[i];
-    const StageSpec& spec = *node.spec;
-    if (spec.kind == StageKind::Source) {
-      node.origins = {i};
-      node.domain = kDriverDomain;
-      node.output_type = spec.output;
-      continue;
-    }
-    // Port types, checked at every edge like GStreamer's caps at link time.
-    for (std::size_t k = 0; k < node.inputs.size(); ++k) {
-      const StageNode& from = p.stages_[node.inputs[k]];
-      const SourceLocation& where = node.config.inputs[k].where;
-      if (from.output_type.empty())
-        throw ConfigError(where, node.name, "input '" + from.name + "' is a sink (" + from.spec->type + ") and produces nothing");
-      if (spec.input != kAnyType && spec.input != from.output_type)
-        throw ConfigError(where, node.name,
-                          "type mismatch: '" + from.name + "' (" + from.spec->type + ") produces " + from.output_type +
-                              " but " + spec.type + " consumes " + spec.input);
-      if (k > 0 && from.output_type != p.stages_[node.inputs[0]].output_type && spec.output == kSameType)
-        throw ConfigError(where, node.name,
-                          "inputs carry different types (" + p.stages_[node.inputs[0]].output_type + " and " +
-                              from.output_type + ")");
-    }
-    node.input_type = p.stages_[node.inputs[0]].output_type;
-    node.output_type = spec.output == kSameType ? node.input_type : spec.output;
+// Port types, checked at every edge like GStreamer's caps at link time.
+void check_port_types(std::vector<StageNode>& nodes, StageNode& node) {
+  const StageSpec& spec = *node.spec;
+  for (std::size_t k = 0; k < node.inputs.size(); ++k) {
+    const StageNode& from = nodes[node.inputs[k]];
+    const SourceLocation& where = node.config.inputs[k].where;
+    if (from.output_type.empty())
+      throw ConfigError(where, node.name, "input '" + from.name + "' is a sink (" + from.spec->type + ") and produces nothing");
+    if (spec.input != kAnyType && spec.input != from.output_type)
+      throw ConfigError(where, node.name,
+                        "type mismatch: '" + from.name + "' (" + from.spec->type + ") produces " + from.output_type +
+                            " but " + spec.type + " consumes " + spec.input);
+    if (k > 0 && from.output_type != nodes[node.inputs[0]].output_type && spec.output == kSameType)
+      throw ConfigError(where, node.name,
+                        "inputs carry different types (" + nodes[node.inputs[0]].output_type + " and " +
+                            from.output_type + ")");
+  }
+  node.input_type = nodes[node.inputs[0]].output_type;
+  node.output_type = spec.output == kSameType ? node.input_type : spec.output;
+}
 
-    // Ordering: messages are ordered within a domain (the sources together, or one processor's output).
-    // A stage may merge inputs only from one domain, and never receive the same item twice.
-    // A processor renumbers what it emits, so its consumers are ordered by it.
-    auto output_domain = [&](std::size_t from) {
-      return p.stages_[from].spec->kind == StageKind::Processor ? from : p.stages_[from].domain;
-    };
-    node.domain = output_domain(node.inputs[0]);
-    std::set<std::size_t> origins;
-    for (std::size_t k = 0; k < node.inputs.size(); ++k) {
-      const StageNode& from = p.stages_[node.inputs[k]];
-      if (output_domain(node.inputs[k]) != node.domain)
+// Ordering: messages are ordered within a domain (the sources together, or one processor's output). A stage may
+// merge inputs only from one domain, and never receive the same item twice. A processor renumbers what it emits,
+// so its consumers are ordered by it; processors fed by the sources each take an order slot of the messages.
+void assign_ordering(std::vector<StageNode>& nodes, StageNode& node, std::size_t& driver_slots) {
+  auto output_domain = [&](std::size_t from) {
+    return nodes[from].spec->kind == StageKind::Processor ? from : nodes[from].domain;
+  };
+  node.domain = output_domain(node.inputs[0]);
+  std::set<std::size_t> origins;
+  for (std::size_t k = 0; k < node.inputs.size(); ++k) {
+    const StageNode& from = nodes[node.inputs[k]];
+    if (output_domain(node.inputs[k]) != node.domain)
+      throw ConfigError(node.config.inputs[k].where, node.name,
+                        "cannot merge '" + from.name + "' with '" + nodes[node.inputs[0]].name +
+                            "': they are ordered by different stages; merge before the stateful stage instead");
+    for (std::size_t o : from.origins)
+      if (!origins.insert(o).second)
         throw ConfigError(node.config.inputs[k].where, node.name,
-                          "cannot merge '" + from.name + "' with '" + p.stages_[node.inputs[0]].name +
-                              "': they are ordered by different stages; merge before the stateful stage instead");
-      for (std::size_t o : from.origins)
-        if (!origins.insert(o).second)
-          throw ConfigError(node.config.inputs[k].where, node.name,
-                            "items of source '" + p.stages_[o].name + "' would arrive twice (through '" + from.name +
-                                "' and another input)");
-    }
-    node.origins.assign(origins.begin(), origins.end());
-    if (spec.kind == StageKind::Processor) {
-      if (node.domain == kDriverDomain) {
-        if (driver_slots == kMaxOrderSlots)
-          throw ConfigError(node.config.where, node.name,
-                            "at most " + std::to_string(kMaxOrderSlots) +
-                                " stateful stages may be fed directly by the sources");
-        node.order_slot = static_cast<int>(driver_slots++);
-      } else {
-        node.order_slot = 0;
-      }
-    }
+                          "items of source '" + nodes[o].name + "' would arrive twice (through '" + from.name +
+                              "' and another input)");
   }
-  for (auto& node : p.stages_) {
+  node.origins.assign(origins.begin(), origins.end());
+  if (node.spec->kind != StageKind::Processor) return;
+  if (node.domain != kDriverDomain) {
+    node.order_slot = 0;
+    return;
+  }
+  if (driver_slots == kMaxOrderSlots)
+    throw ConfigError(node.config.where, node.name,
+                      "at most " + std::to_string(kMaxOrderSlots) + " stateful stages may be fed directly by the sources");
+  node.order_slot = static_cast<int>(driver_slots++);
+}
+
+void create_stages(std::vector<StageNode>& nodes) {
+  for (auto& node : nodes) {
     try {
       node.stage = node.spec->create(node.params);
     } catch (const ConfigError&) {
@@ -163,6 +159,28 @@ Pipeline Pipeline::build(PipelineConfig config) {
       throw ConfigError(node.config.where, node.name, e.what());
     }
   }
+}
+
+}  // namespace
+
+Pipeline Pipeline::build(PipelineConfig config) {
+  Pipeline p;
+  std::map<std::string, std::size_t> index;
+  p.stages_ = make_nodes(config, index);
+  wire_inputs(p.stages_, index);
+  std::size_t driver_slots = 0;
+  for (std::size_t i : topological_order(p.stages_, config)) {
+    StageNode& node = p.stages_[i];
+    if (node.spec->kind == StageKind::Source) {
+      node.origins = {i};
+      node.domain = kDriverDomain;
+      node.output_type = node.spec->output;
+      continue;
+    }
+    check_port_types(p.stages_, node);
+    assign_ordering(p.stages_, node, driver_slots);
+  }
+  create_stages(p.stages_);
   p.config_ = std::move(config);
   return p;
 }

@@ -10,6 +10,11 @@
 
 #include "model/nn/layers/conv2d.hpp"
 #include "model/nn/layers/dense.hpp"
+#include <xtensor/xstrided_view.hpp>
+#include <xtensor/xmath.hpp>
+
+#include "model/nn/layers/avg_pool2d.hpp"
+#include "model/nn/layers/batch_norm.hpp"
 #include "model/nn/layers/dropout.hpp"
 #include "model/nn/layers/flatten.hpp"
 #include "model/nn/layers/relu.hpp"
@@ -24,7 +29,9 @@ namespace {
 
 // L = sum(y * weights); checks dL/dx and dL/dparams against central differences.
 // `spaced`: inputs are distinct, 0.05 apart and never within 0.025 of zero, so a 0.01 nudge never crosses a kink.
-void check_gradients(Layer& layer, const Shape& input, std::uint64_t seed, bool spaced = false, double tolerance = 2e-2) {
+// `training`: the passes run in training mode (batch_norm then normalizes by the batch's own statistics).
+void check_gradients(Layer& layer, const Shape& input, std::uint64_t seed, bool spaced = false, double tolerance = 2e-2,
+                     bool training = false) {
   std::mt19937_64 rng(seed);
   layer.initialize(rng);
   for (auto& p : layer.parameters())
@@ -39,6 +46,7 @@ void check_gradients(Layer& layer, const Shape& input, std::uint64_t seed, bool 
   }
   Tensor y;
   PassContext ctx;
+  ctx.training = training;
   layer.forward(x, y, ctx);
   const Tensor weights = random_tensor(Shape(y.shape().begin(), y.shape().end()), rng);
   auto loss = [&]() {
@@ -181,6 +189,77 @@ TEST(MaxPool2D, KnownValuesAndGradientRouting) {
   general.forward(x, g_y, {});
   EXPECT_EQ(g_y(0, 0, 0, 0), 12);  // max of 0 7 / 12 3
   EXPECT_EQ(g_y(0, 1, 1, 0), 15);  // max of 3 10 / 15 6
+}
+
+TEST(AvgPool2D, KnownValuesAndGradients) {
+  AvgPool2D pool({4, 4, 2}, 2, 2);
+  Tensor x = Tensor::from_shape({1, 4, 4, 2});
+  for (std::size_t i = 0; i < 32; ++i) x.data()[i] = static_cast<float>(i);
+  Tensor y;
+  pool.forward(x, y, {});
+  EXPECT_EQ(pool.output_shape(), (Shape{2, 2, 2}));
+  // Window (0, 0), channel 0: pixels (0,0) (0,1) (1,0) (1,1) hold 0, 2, 8, 10.
+  EXPECT_FLOAT_EQ(y(0, 0, 0, 0), 5.0f);
+  EXPECT_FLOAT_EQ(y(0, 1, 1, 1), (21 + 23 + 29 + 31) / 4.0f);
+  AvgPool2D overlapping({7, 6, 3}, 3, 2);
+  EXPECT_EQ(overlapping.output_shape(), (Shape{3, 2, 3}));
+  check_gradients(overlapping, {10, 7, 6, 3}, 21);
+  check_gradients(pool, {9, 4, 4, 2}, 22);
+}
+
+TEST(BatchNorm, GradientsMatchFiniteDifferencesInTrainingAndEvaluation) {
+  BatchNorm images({3, 4, 5}, 0.9, 1e-3);
+  check_gradients(images, {11, 3, 4, 5}, 31, false, 2e-2, /*training=*/true);  // 2 slices of the batch
+  check_gradients(images, {11, 3, 4, 5}, 32, false, 2e-2, /*training=*/false);
+  BatchNorm flat_features({6}, 0.99, 1e-3);
+  check_gradients(flat_features, {13, 6}, 33, false, 2e-2, true);
+}
+
+TEST(BatchNorm, NormalizesByTheBatchAtTrainingAndByRunningStatisticsAtEvaluation) {
+  BatchNorm bn({2, 2, 3}, 0.9, 1e-3);
+  std::mt19937_64 rng(5);
+  bn.initialize(rng);
+  Tensor x = random_tensor({10, 2, 2, 3}, rng) * 3.0f + 2.0f;
+  Tensor y;
+  bn.forward(x, y, PassContext{true, 1});
+  const auto per_channel = xt::reshape_view(y, {std::size_t{40}, std::size_t{3}});
+  const Tensor mean = xt::mean(per_channel, {0}), variance = xt::variance(per_channel, {0});
+  for (std::size_t c = 0; c < 3; ++c) {
+    EXPECT_NEAR(mean(c), 0.0, 1e-5);
+    EXPECT_NEAR(variance(c), 1.0, 2e-3) << "biased variance with epsilon 1e-3";
+  }
+  // The running statistics moved 10% of the way from (0, 1) to the batch's.
+  const auto xs = xt::reshape_view(x, {std::size_t{40}, std::size_t{3}});
+  const Tensor batch_mean = xt::mean(xs, {0}), batch_variance = xt::variance(xs, {0});
+  auto state = bn.state();
+  for (std::size_t c = 0; c < 3; ++c) {
+    EXPECT_NEAR((*state[0].second)(c), 0.1 * batch_mean(c), 1e-5);
+    EXPECT_NEAR((*state[1].second)(c), 0.9 + 0.1 * batch_variance(c), 1e-4);
+  }
+  Tensor evaluated;
+  bn.forward(x, evaluated, PassContext{false, 1});
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const std::size_t c = i % 3;
+    const double want = (x.data()[i] - (*state[0].second)(c)) / std::sqrt((*state[1].second)(c) + 1e-3);
+    ASSERT_NEAR(evaluated.data()[i], want, 1e-4) << "evaluation uses the running statistics";
+  }
+}
+
+TEST(BatchNorm, SameResultsOnOneAndTwoThreads) {
+  std::vector<Tensor> outputs;
+  for (int threads : {1, 2}) {
+    BatchNorm bn({5, 5, 4}, 0.99, 1e-3);
+    std::mt19937_64 rng(8);
+    bn.initialize(rng);
+    const Tensor x = random_tensor({37, 5, 5, 4}, rng), dy = random_tensor({37, 5, 5, 4}, rng);
+    Tensor y, dx;
+    oneapi::tbb::task_arena(threads).execute([&] {
+      bn.forward(x, y, PassContext{true, 1});
+      bn.backward(x, y, dy, dx, true);
+    });
+    outputs.insert(outputs.end(), {y, dx, *bn.parameters()[0].grad, *bn.state()[1].second});
+  }
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(outputs[i], outputs[i + 4]) << "output " << i;
 }
 
 TEST(Elementwise, ReluFlattenDropout) {

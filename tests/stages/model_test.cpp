@@ -333,6 +333,30 @@ TEST(ModelStage, CheckpointOfAnotherArchitectureIsRejected) {
   }
 }
 
+TEST(ModelStage, BatchNormRunningStatisticsTravelInCheckpoints) {
+  const std::string layers = "input_shape: [2, 2, 1], layers: [{batch_norm: {momentum: 0.5}}, flatten, {dense: {units: 3}}]";
+  auto first = pipeline::Pipeline::build(pipeline::parse_config(model_config(layers), "a.yaml"));
+  auto& model = dynamic_cast<stages::SequentialModel&>(first.stage("m"));
+  auto state = model.network().state();
+  ASSERT_EQ(state.size(), 2u);
+  EXPECT_EQ(state[0].first, "0_batch_norm/moving_mean");
+  EXPECT_EQ(state[1].first, "0_batch_norm/moving_variance");
+  (*state[0].second)(0) = 0.25f;
+  (*state[1].second)(0) = 4.0f;
+  const Checkpoint saved = model.make_checkpoint();
+  ASSERT_NE(saved.find("0_batch_norm/moving_variance"), nullptr);
+  auto second = pipeline::Pipeline::build(pipeline::parse_config(model_config(layers), "b.yaml"));
+  auto& restored = dynamic_cast<stages::SequentialModel&>(second.stage("m"));
+  restored.trainer().restore(saved, "m.ckpt");
+  EXPECT_EQ((*restored.network().state()[0].second)(0), 0.25f);
+  EXPECT_EQ((*restored.network().state()[1].second)(0), 4.0f);
+  Checkpoint without = saved;
+  without.tensors.erase(std::remove_if(without.tensors.begin(), without.tensors.end(),
+                                       [](const auto& t) { return t.first == "0_batch_norm/moving_mean"; }),
+                        without.tensors.end());
+  EXPECT_THROW(restored.trainer().restore(without, "m.ckpt"), CheckpointError);
+}
+
 TEST(ModelStage, NonFiniteLossStopsNamingEpochAndBatch) {
   auto p = pipeline::Pipeline::build(pipeline::parse_config(
       model_config("input_shape: [2, 2, 1], layers: [flatten, {dense: {units: 3}}]"),

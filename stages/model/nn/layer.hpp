@@ -40,6 +40,9 @@ class Layer {
   // parameters or a pass): building a network to check a config allocates nothing.
   virtual std::vector<Parameter> parameters() { return {}; }
   virtual std::size_t parameter_count() const { return 0; }
+  // Tensors the layer keeps that training does not update by gradient (batch_norm's running statistics): saved in
+  // checkpoints beside the parameters.
+  virtual std::vector<std::pair<std::string, Tensor*>> state() { return {}; }
   virtual void initialize(std::mt19937_64& /*rng*/) {}
   // Multiply-adds ×2 of one sample's forward pass, for FLOP accounting.
   virtual double forward_flops() const { return 0; }

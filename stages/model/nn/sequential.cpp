@@ -41,6 +41,14 @@ std::vector<Parameter> Sequential::parameters() {
   return all;
 }
 
+std::vector<std::pair<std::string, Tensor*>> Sequential::state() {
+  std::vector<std::pair<std::string, Tensor*>> all;
+  for (std::size_t i = 0; i < layers_.size(); ++i)
+    for (auto& [name, tensor] : layers_[i]->state())
+      all.emplace_back(std::to_string(i) + "_" + layers_[i]->type() + "/" + name, tensor);
+  return all;
+}
+
 std::size_t Sequential::parameter_count() const {
   std::size_t n = 0;
   for (auto& layer : layers_) n += layer->parameter_count();

@@ -26,6 +26,8 @@ class Sequential {
 
   // Every parameter, named "<index>_<type>/<name>" (e.g. "0_conv2d/kernel").
   std::vector<Parameter> parameters();
+  // Every layer's non-trainable state, named like parameters ("1_batch_norm/moving_mean").
+  std::vector<std::pair<std::string, Tensor*>> state();
   std::size_t parameter_count() const;
   double forward_flops() const;
   // Keras-style model.summary() table.

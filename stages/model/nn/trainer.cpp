@@ -48,6 +48,7 @@ Checkpoint Trainer::snapshot(TrainingPosition position) {
   c.position = std::move(position);
   auto parameters = network_->parameters();
   for (const auto& p : parameters) c.tensors.emplace_back(p.name, *p.value);
+  for (const auto& [name, tensor] : network_->state()) c.tensors.emplace_back(name, *tensor);
   for (const auto& [name, tensor] : optimizer_->state(parameters)) c.tensors.emplace_back(name, *tensor);
   return c;
 }
@@ -68,6 +69,12 @@ TrainingPosition Trainer::restore(const Checkpoint& c, const std::string& name) 
     if (!t || t->shape() != p.value->shape())
       throw CheckpointError(name + ": checkpoint lacks tensor '" + p.name + "' of the right shape");
     *p.value = *t;
+  }
+  for (auto& [state_name, tensor] : network_->state()) {
+    const Tensor* t = c.find(state_name);
+    if (!t || t->shape() != tensor->shape())
+      throw CheckpointError(name + ": checkpoint lacks layer state '" + state_name + "' of the right shape");
+    *tensor = *t;
   }
   if (header("optimizer") == optimizer_->type()) {
     for (auto& [state_name, tensor] : optimizer_->state(parameters)) {

@@ -1,0 +1,141 @@
+#include "model/nn/layers/batch_norm.hpp"
+
+#include <stdexcept>
+#include <vector>
+
+#include <xtensor/xmath.hpp>
+#include <xtensor/xreducer.hpp>
+#include <xtensor/xview.hpp>
+
+#include "model/nn/layer_registry.hpp"
+#include "model/nn/parallel.hpp"
+
+namespace nn {
+
+namespace {
+// Σ over the batch of partial(first_row, rows), a per-channel sum over one slice of samples, added in slice order.
+template <class Partial>
+xt::xtensor<double, 1> sum_over_slices(std::size_t batch, std::size_t rows_per_sample, std::size_t channels,
+                                       const Partial& partial) {
+  std::vector<xt::xtensor<double, 1>> parts((batch + kSamplesPerTask - 1) / kSamplesPerTask);
+  for_each_slice(batch, kSamplesPerTask, [&](std::size_t task, std::size_t first, std::size_t last) {
+    parts[task] = partial(first * rows_per_sample, (last - first) * rows_per_sample);
+  });
+  xt::xtensor<double, 1> total = xt::zeros<double>({channels});
+  for (const auto& part : parts) total += part;
+  return total;
+}
+}  // namespace
+
+BatchNorm::BatchNorm(Shape input_shape, double momentum, double epsilon)
+    : Layer(std::move(input_shape)), momentum_(momentum), epsilon_(epsilon) {
+  if (input_shape_.empty()) throw std::invalid_argument("batch_norm needs an input with a channel axis");
+  channels_ = input_shape_.back();
+  pixels_ = shape_size(input_shape_) / channels_;
+  output_shape_ = input_shape_;
+}
+
+void BatchNorm::allocate() {
+  if (gamma_.dimension() != 0) return;  // a default xarray is a 0-d scalar, not an empty tensor
+  for (Tensor* t : {&gamma_, &beta_, &gamma_grad_, &beta_grad_, &moving_mean_, &moving_variance_})
+    *t = Tensor::from_shape({channels_});
+  gamma_.fill(1);
+  beta_.fill(0);
+  moving_mean_.fill(0);
+  moving_variance_.fill(1);
+}
+
+void BatchNorm::initialize(std::mt19937_64&) {
+  allocate();
+  gamma_.fill(1);
+  beta_.fill(0);
+  moving_mean_.fill(0);
+  moving_variance_.fill(1);
+}
+
+void BatchNorm::batch_statistics(const Tensor& x) {
+  const std::size_t batch = x.shape()[0], rows = batch * pixels_, c = channels_;
+  auto slice = [&](std::size_t first_row, std::size_t count) { return matrix(x.data() + first_row * c, count, c); };
+  const xt::xtensor<double, 1> mean = sum_over_slices(batch, pixels_, c, [&](std::size_t r, std::size_t n) {
+                                        return xt::xtensor<double, 1>(xt::sum(xt::cast<double>(slice(r, n)), {0}));
+                                      }) / static_cast<double>(rows);
+  const xt::xtensor<double, 1> variance =
+      sum_over_slices(batch, pixels_, c, [&](std::size_t r, std::size_t n) {
+        return xt::xtensor<double, 1>(xt::sum(xt::square(xt::cast<double>(slice(r, n)) - mean), {0}));
+      }) / static_cast<double>(rows);
+  mean_ = xt::cast<float>(mean);
+  inv_std_ = xt::cast<float>(1.0 / xt::sqrt(variance + epsilon_));
+  auto moving_mean = flat(moving_mean_.data(), c), moving_variance = flat(moving_variance_.data(), c);
+  const auto m = static_cast<float>(momentum_);
+  xt::noalias(moving_mean) = m * moving_mean + (1 - m) * xt::cast<float>(mean);
+  xt::noalias(moving_variance) = m * moving_variance + (1 - m) * xt::cast<float>(variance);
+}
+
+void BatchNorm::forward(const Tensor& x, Tensor& y, const PassContext& context) {
+  allocate();
+  const std::size_t batch = x.shape()[0], c = channels_;
+  trained_ = context.training;
+  if (trained_) {
+    batch_statistics(x);
+  } else {
+    mean_ = flat(moving_mean_.data(), c);
+    inv_std_ = 1.0f / xt::sqrt(flat(moving_variance_.data(), c) + static_cast<float>(epsilon_));
+  }
+  ensure_shape(y, Shape(x.shape().begin(), x.shape().end()));
+  ensure_shape(normalized_, Shape(x.shape().begin(), x.shape().end()));
+  for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+    const std::size_t r = first * pixels_, n = (last - first) * pixels_;
+    auto normalized = matrix(normalized_.data() + r * c, n, c);
+    xt::noalias(normalized) = (matrix(x.data() + r * c, n, c) - mean_) * inv_std_;
+    xt::noalias(matrix(y.data() + r * c, n, c)) = normalized * flat(gamma_.data(), c) + flat(beta_.data(), c);
+  });
+}
+
+// dgamma = Σ dy·x̂, dbeta = Σ dy; dx = gamma/σ · (dy − dbeta/M − x̂·dgamma/M) at training (M values per channel),
+// gamma/σ · dy at evaluation, where the statistics are constants.
+void BatchNorm::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
+  allocate();
+  const std::size_t batch = x.shape()[0], c = channels_;
+  auto rows_of = [&](const Tensor& t, std::size_t r, std::size_t n) { return matrix(t.data() + r * c, n, c); };
+  const xt::xtensor<double, 1> dbeta = sum_over_slices(batch, pixels_, c, [&](std::size_t r, std::size_t n) {
+    return xt::xtensor<double, 1>(xt::sum(xt::cast<double>(rows_of(dy, r, n)), {0}));
+  });
+  const xt::xtensor<double, 1> dgamma = sum_over_slices(batch, pixels_, c, [&](std::size_t r, std::size_t n) {
+    return xt::xtensor<double, 1>(xt::sum(xt::cast<double>(rows_of(dy, r, n) * rows_of(normalized_, r, n)), {0}));
+  });
+  xt::noalias(flat(beta_grad_.data(), c)) = xt::cast<float>(dbeta);
+  xt::noalias(flat(gamma_grad_.data(), c)) = xt::cast<float>(dgamma);
+  if (!want_dx) return;
+  ensure_shape(dx, Shape(x.shape().begin(), x.shape().end()));
+  const auto m = static_cast<double>(batch * pixels_);
+  const xt::xtensor<float, 1> scale = flat(gamma_.data(), c) * inv_std_;
+  const xt::xtensor<float, 1> mean_dy = trained_ ? xt::xtensor<float, 1>(xt::cast<float>(dbeta / m)) : xt::zeros<float>({c});
+  const xt::xtensor<float, 1> mean_dy_x = trained_ ? xt::xtensor<float, 1>(xt::cast<float>(dgamma / m)) : xt::zeros<float>({c});
+  for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+    const std::size_t r = first * pixels_, n = (last - first) * pixels_;
+    xt::noalias(matrix(dx.data() + r * c, n, c)) =
+        scale * (rows_of(dy, r, n) - mean_dy - rows_of(normalized_, r, n) * mean_dy_x);
+  });
+}
+
+namespace {
+
+LayerSpec batch_norm_spec() {
+  LayerSpec spec;
+  spec.type = "batch_norm";
+  spec.summary = "batch normalization over the last axis, as Keras' BatchNormalization (running statistics at "
+                 "evaluation, saved in checkpoints)";
+  spec.params = {
+      pipeline::float_param("momentum", 0.99, "weight of the old running statistics at each training batch").min(0).max(1),
+      pipeline::float_param("epsilon", 1e-3, "added to the variance").min(1e-12).max(1),
+  };
+  spec.create = [](const Shape& input, const pipeline::Params& p) {
+    return std::make_unique<BatchNorm>(input, p.get_float("momentum"), p.get_float("epsilon"));
+  };
+  return spec;
+}
+
+}  // namespace
+}  // namespace nn
+
+PIPELINE_REGISTER_LAYER(nn::batch_norm_spec())
