@@ -1,26 +1,15 @@
 #include "model/nn/layers/avg_pool2d.hpp"
 
-#include <stdexcept>
 
-#include "model/nn/layer_registry.hpp"
+#include "model/nn/layers/pool_geometry.hpp"
 #include "model/nn/parallel.hpp"
 
 namespace nn {
 
-AvgPool2D::AvgPool2D(Shape input_shape, std::size_t pool, std::size_t stride)
-    : Layer(std::move(input_shape)), pool_(pool), stride_(stride) {
-  if (input_shape_.size() != 3)
-    throw std::invalid_argument("avg_pool2d needs an input of shape (height, width, channels), got " +
-                                shape_string(input_shape_));
-  if (pool == 0 || stride == 0) throw std::invalid_argument("avg_pool2d pool and stride must be positive");
-  in_h_ = input_shape_[0];
-  in_w_ = input_shape_[1];
-  channels_ = input_shape_[2];
-  if (pool > in_h_ || pool > in_w_)
-    throw std::invalid_argument("avg_pool2d pool " + std::to_string(pool) + " is larger than its input " +
-                                shape_string(input_shape_));
-  out_h_ = (in_h_ - pool) / stride + 1;
-  out_w_ = (in_w_ - pool) / stride + 1;
+AvgPool2D::AvgPool2D(Shape input_shape, std::size_t pool, std::size_t stride) : Layer(std::move(input_shape)) {
+  const PoolGeometry g = pool_geometry("avg_pool2d", input_shape_, pool, stride);
+  in_h_ = g.in_h, in_w_ = g.in_w, channels_ = g.channels, pool_ = g.pool, stride_ = g.stride;
+  out_h_ = g.out_h, out_w_ = g.out_w;
   output_shape_ = {out_h_, out_w_, channels_};
 }
 
@@ -64,21 +53,11 @@ void AvgPool2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
 }
 
 namespace {
-
 LayerSpec avg_pool2d_spec() {
-  LayerSpec spec;
-  spec.type = "avg_pool2d";
-  spec.summary = "average over pool x pool windows ('valid', as Keras' AveragePooling2D)";
-  spec.params = {pipeline::int_param("pool", 2, "window size").min(1),
-                 pipeline::int_param("stride", 0, "step between windows (0 = pool)").min(0)};
-  spec.create = [](const Shape& input, const pipeline::Params& p) {
-    const auto pool = static_cast<std::size_t>(p.get_int("pool"));
-    const auto stride = static_cast<std::size_t>(p.get_int("stride"));
-    return std::make_unique<AvgPool2D>(input, pool, stride == 0 ? pool : stride);
-  };
-  return spec;
+  return pool_spec("avg_pool2d", "average over pool x pool windows ('valid', as Keras' AveragePooling2D)", [](const Shape& input, std::size_t pool, std::size_t stride) {
+    return std::make_unique<AvgPool2D>(input, pool, stride);
+  });
 }
-
 }  // namespace
 }  // namespace nn
 

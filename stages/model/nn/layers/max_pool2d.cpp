@@ -1,27 +1,16 @@
 #include "model/nn/layers/max_pool2d.hpp"
 
 #include <algorithm>
-#include <stdexcept>
 
 #include "model/nn/parallel.hpp"
-#include "model/nn/layer_registry.hpp"
+#include "model/nn/layers/pool_geometry.hpp"
 
 namespace nn {
 
-MaxPool2D::MaxPool2D(Shape input_shape, std::size_t pool, std::size_t stride)
-    : Layer(std::move(input_shape)), pool_(pool), stride_(stride) {
-  if (input_shape_.size() != 3)
-    throw std::invalid_argument("max_pool2d needs an input of shape (height, width, channels), got " +
-                                shape_string(input_shape_));
-  if (pool == 0 || stride == 0) throw std::invalid_argument("max_pool2d pool and stride must be positive");
-  in_h_ = input_shape_[0];
-  in_w_ = input_shape_[1];
-  channels_ = input_shape_[2];
-  if (pool > in_h_ || pool > in_w_)
-    throw std::invalid_argument("max_pool2d pool " + std::to_string(pool) + " is larger than its input " +
-                                shape_string(input_shape_));
-  out_h_ = (in_h_ - pool) / stride + 1;
-  out_w_ = (in_w_ - pool) / stride + 1;
+MaxPool2D::MaxPool2D(Shape input_shape, std::size_t pool, std::size_t stride) : Layer(std::move(input_shape)) {
+  const PoolGeometry g = pool_geometry("max_pool2d", input_shape_, pool, stride);
+  in_h_ = g.in_h, in_w_ = g.in_w, channels_ = g.channels, pool_ = g.pool, stride_ = g.stride;
+  out_h_ = g.out_h, out_w_ = g.out_w;
   output_shape_ = {out_h_, out_w_, channels_};
   if (pool == 2 && stride == 2) kernels_ = &simd::kernels();
 }
@@ -96,19 +85,10 @@ void MaxPool2D::backward_general(const Tensor& dy, Tensor& dx) {
 }
 
 namespace {
-
 LayerSpec max_pool2d_spec() {
-  LayerSpec spec;
-  spec.type = "max_pool2d";
-  spec.summary = "maximum over pool x pool windows ('valid', as Keras); 2x2/2 runs in a vector kernel";
-  spec.params = {pipeline::int_param("pool", 2, "window size").min(1),
-                 pipeline::int_param("stride", 0, "step between windows (0 = pool)").min(0)};
-  spec.create = [](const Shape& input, const pipeline::Params& p) {
-    const auto pool = static_cast<std::size_t>(p.get_int("pool"));
-    const auto stride = static_cast<std::size_t>(p.get_int("stride"));
-    return std::make_unique<MaxPool2D>(input, pool, stride == 0 ? pool : stride);
-  };
-  return spec;
+  return pool_spec("max_pool2d", "maximum over pool x pool windows ('valid', as Keras); 2x2/2 runs in a vector kernel", [](const Shape& input, std::size_t pool, std::size_t stride) {
+    return std::make_unique<MaxPool2D>(input, pool, stride);
+  });
 }
 }  // namespace
 
