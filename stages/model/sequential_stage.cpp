@@ -30,7 +30,6 @@ SequentialModel::SequentialModel(const pipeline::Params& p)
 std::string SequentialModel::summary() const { return summary_; }
 
 void SequentialModel::prepare(const pipeline::RunContext& context) {
-  nn::use_single_threaded_blas();
   seed_ = context.seed;
   epochs_ = context.epochs;
   trainer_->set_epochs(context.epochs);
@@ -183,9 +182,11 @@ static pipeline::StageSpec sequential_spec() {
 
 PIPELINE_REGISTER_STAGE(stages::sequential_spec())
 namespace {
-// TBB owns the cores (see nn::gemm.hpp); set before anything, so --version and the run header tell the truth.
-[[maybe_unused]] const bool blas_single_threaded = (nn::use_single_threaded_blas(), true);
-[[maybe_unused]] const bool blas_version_line = pipeline::add_version_line([] { return nn::blas_description(); });
+// The BLAS a run uses: single-threaded, as the Trainer sets it (TBB owns the cores; see nn/gemm.hpp).
+[[maybe_unused]] const bool blas_version_line = pipeline::add_version_line([] {
+  nn::use_single_threaded_blas();
+  return nn::blas_description();
+});
 [[maybe_unused]] const bool kernels_version_line = pipeline::add_version_line([] {
   return std::string("vector kernels: ") + nn::simd::kernels().name + " (this CPU runs " +
          nn::simd::kernel_names(nn::simd::runnable_kernels()) +

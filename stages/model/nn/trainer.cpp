@@ -3,6 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "model/nn/gemm.hpp"
 #include "model/nn/softmax_cross_entropy.hpp"
 
 namespace nn {
@@ -12,7 +13,9 @@ Trainer::Trainer(std::unique_ptr<Sequential> network, std::unique_ptr<Optimizer>
     : network_(std::move(network)),
       optimizer_(std::move(optimizer)),
       schedule_(std::move(schedule)),
-      base_learning_rate_(base_learning_rate) {}
+      base_learning_rate_(base_learning_rate) {
+  use_single_threaded_blas();  // layers split their work over TBB's threads; BLAS must not start its own
+}
 
 StepResult Trainer::pass(const Tensor& x, const Tensor& y, int epoch, std::uint64_t seed, bool training) {
   StepResult r;
