@@ -271,6 +271,17 @@ TEST(Checkpoint, EveryCorruptionIsAClearError) {
   EXPECT_THROW(load_checkpoint("/nonexistent/m.ckpt"), CheckpointError);
 }
 
+TEST(Checkpoint, FuzzSeedsAreValidCheckpointsOfTheCurrentFormat) {
+  // The checkpoint fuzzer starts from these; in an old format it would only ever reach the version check.
+  for (const char* seed : {"small", "empty_tensors"}) {
+    const Checkpoint c = load_checkpoint(std::string(PIPELINE_SOURCE_DIR "/tests/fuzz/corpus/checkpoint/") + seed);
+    EXPECT_FALSE(c.tensors.empty()) << seed;
+  }
+  const Checkpoint small = load_checkpoint(PIPELINE_SOURCE_DIR "/tests/fuzz/corpus/checkpoint/small");
+  EXPECT_EQ(small.position.partial_epoch.size(), 2u);
+  EXPECT_EQ(small.position.seed, 42u);
+}
+
 TEST(ModelStage, ConfigErrorsNameTheLayerAndLine) {
   const std::string head = "stages:\n  m:\n    type: sequential\n    inputs: b\n    layers:\n";
   const std::string tail = "  s: {type: idx_reader, images: a, labels: b}\n  sc: {type: scale, inputs: s}\n"
