@@ -7,6 +7,7 @@
 #include <memory>
 #include <random>
 
+#include "model/nn/layers/batch_norm.hpp"
 #include "model/nn/layers/conv2d.hpp"
 #include "model/nn/layers/dense.hpp"
 #include "model/nn/layers/dropout.hpp"
@@ -30,21 +31,22 @@ Tensor random_input(const Shape& shape) {
 }
 
 template <class Make>
-void run_layer(benchmark::State& state, Make make, bool backward, bool want_dx) {
+void run_layer(benchmark::State& state, Make make, bool backward, bool want_dx, bool training = false) {
   use_single_threaded_blas();
   oneapi::tbb::task_arena arena(static_cast<int>(state.range(0)));
   std::unique_ptr<Layer> layer = make();
   std::mt19937_64 rng(2);
   layer->initialize(rng);
   Tensor x = random_input(layer->input_shape()), y, dx;
-  arena.execute([&] { layer->forward(x, y, {}); });
+  const PassContext context{training, 1};
+  arena.execute([&] { layer->forward(x, y, context); });
   Tensor dy = random_input(layer->output_shape());
   for (auto _ : state) {
     arena.execute([&] {
       if (backward)
         layer->backward(x, y, dy, dx, want_dx);
       else
-        layer->forward(x, y, {});
+        layer->forward(x, y, context);
     });
     benchmark::ClobberMemory();
   }
@@ -72,6 +74,16 @@ LAYER_BENCH(conv2_im2col, new Conv2D({14, 14, 20}, 50, 5, 1, Padding::Same, Conv
 LAYER_BENCH(pool2, new MaxPool2D({14, 14, 50}, 2, 2));
 LAYER_BENCH(dense1, new Dense({2450}, 500));
 LAYER_BENCH(dense2, new Dense({500}, 10));
+
+// batch_norm after conv1, in training mode (batch statistics).
+void bn1_forward(benchmark::State& s) {
+  run_layer(s, [] { return std::unique_ptr<Layer>(new BatchNorm({28, 28, 20}, 0.99, 1e-3)); }, false, true, true);
+}
+void bn1_backward(benchmark::State& s) {
+  run_layer(s, [] { return std::unique_ptr<Layer>(new BatchNorm({28, 28, 20}, 0.99, 1e-3)); }, true, true, true);
+}
+BENCHMARK(bn1_forward)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(bn1_backward)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // The machine's single-precision GEMM peak as OpenBLAS reaches it, for the % of peak figures.
 void sgemm_peak(benchmark::State& state) {

@@ -25,6 +25,13 @@ xt::xtensor<double, 1> sum_over_slices(std::size_t batch, std::size_t rows_per_s
   for (const auto& part : parts) total += part;
   return total;
 }
+// Adds, per channel, Σ over `rows` rows of value(i) (i the flat index) to sums, in double. A plain loop the compiler
+// vectorizes: xtensor's axis-0 reduction through a cast to double stepped value by value (bn1 forward 2.1 ms).
+template <class Value>
+void add_column_sums(std::size_t rows, std::size_t channels, const Value& value, double* sums) {
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < channels; ++c) sums[c] += static_cast<double>(value(r * channels + c));
+}
 }  // namespace
 
 BatchNorm::BatchNorm(Shape input_shape, double momentum, double epsilon)
@@ -53,16 +60,20 @@ void BatchNorm::initialize(std::mt19937_64&) {
   moving_variance_.fill(1);
 }
 
+// Mean and biased variance per channel from one pass of Σx and Σx² in double (no cancellation to fear at float
+// activations' range), summed over fixed slices in order.
 void BatchNorm::batch_statistics(const Tensor& x) {
   const std::size_t batch = x.shape()[0], rows = batch * pixels_, c = channels_;
-  auto slice = [&](std::size_t first_row, std::size_t count) { return matrix(x.data() + first_row * c, count, c); };
-  const xt::xtensor<double, 1> mean = sum_over_slices(batch, pixels_, c, [&](std::size_t r, std::size_t n) {
-                                        return xt::xtensor<double, 1>(xt::sum(xt::cast<double>(slice(r, n)), {0}));
-                                      }) / static_cast<double>(rows);
+  const xt::xtensor<double, 1> sums = sum_over_slices(batch, pixels_, 2 * c, [&](std::size_t r, std::size_t n) {
+    xt::xtensor<double, 1> part = xt::zeros<double>({2 * c});
+    const float* values = x.data() + r * c;
+    add_column_sums(n, c, [values](std::size_t i) { return values[i]; }, part.data());
+    add_column_sums(n, c, [values](std::size_t i) { return values[i] * static_cast<double>(values[i]); }, part.data() + c);
+    return part;
+  });
+  const xt::xtensor<double, 1> mean = xt::view(sums, xt::range(0, c)) / static_cast<double>(rows);
   const xt::xtensor<double, 1> variance =
-      sum_over_slices(batch, pixels_, c, [&](std::size_t r, std::size_t n) {
-        return xt::xtensor<double, 1>(xt::sum(xt::square(xt::cast<double>(slice(r, n)) - mean), {0}));
-      }) / static_cast<double>(rows);
+      xt::maximum(xt::view(sums, xt::range(c, 2 * c)) / static_cast<double>(rows) - mean * mean, 0.0);
   mean_ = xt::cast<float>(mean);
   inv_std_ = xt::cast<float>(1.0 / xt::sqrt(variance + epsilon_));
   auto moving_mean = flat(moving_mean_.data(), c), moving_variance = flat(moving_variance_.data(), c);
@@ -97,12 +108,14 @@ void BatchNorm::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
   allocate();
   const std::size_t batch = x.shape()[0], c = channels_;
   auto rows_of = [&](const Tensor& t, std::size_t r, std::size_t n) { return matrix(t.data() + r * c, n, c); };
-  const xt::xtensor<double, 1> dbeta = sum_over_slices(batch, pixels_, c, [&](std::size_t r, std::size_t n) {
-    return xt::xtensor<double, 1>(xt::sum(xt::cast<double>(rows_of(dy, r, n)), {0}));
+  const xt::xtensor<double, 1> sums = sum_over_slices(batch, pixels_, 2 * c, [&](std::size_t r, std::size_t n) {
+    xt::xtensor<double, 1> part = xt::zeros<double>({2 * c});
+    const float *g = dy.data() + r * c, *normalized = normalized_.data() + r * c;
+    add_column_sums(n, c, [g](std::size_t i) { return g[i]; }, part.data());
+    add_column_sums(n, c, [g, normalized](std::size_t i) { return g[i] * normalized[i]; }, part.data() + c);
+    return part;
   });
-  const xt::xtensor<double, 1> dgamma = sum_over_slices(batch, pixels_, c, [&](std::size_t r, std::size_t n) {
-    return xt::xtensor<double, 1>(xt::sum(xt::cast<double>(rows_of(dy, r, n) * rows_of(normalized_, r, n)), {0}));
-  });
+  const xt::xtensor<double, 1> dbeta = xt::view(sums, xt::range(0, c)), dgamma = xt::view(sums, xt::range(c, 2 * c));
   xt::noalias(flat(beta_grad_.data(), c)) = xt::cast<float>(dbeta);
   xt::noalias(flat(gamma_grad_.data(), c)) = xt::cast<float>(dgamma);
   if (!want_dx) return;
