@@ -10,4 +10,10 @@ namespace nn {
 inline constexpr std::size_t kCacheLine = 64;
 using AlignedFloats = std::vector<float, xsimd::aligned_allocator<float, kCacheLine>>;
 
+// Scratch reused from call to call: grown to at least `size` floats, never shrunk.
+inline float* at_least(AlignedFloats& buffer, std::size_t size) {
+  if (buffer.size() < size) buffer.resize(size);
+  return buffer.data();
+}
+
 }  // namespace nn

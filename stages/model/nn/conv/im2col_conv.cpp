@@ -9,13 +9,6 @@
 
 namespace nn {
 
-namespace {
-float* sized(AlignedFloats& buffer, std::size_t size) {
-  if (buffer.size() < size) buffer.resize(size);
-  return buffer.data();
-}
-}  // namespace
-
 // In NHWC the kw x in_c values of one kernel row are contiguous in the input, so each kernel row is one copy
 // (clipped at the borders), not kernel x in_c tiny ones.
 void Im2colConv::im2col(const float* x, std::size_t samples, float* cols) const {
@@ -76,7 +69,7 @@ void Im2colConv::forward(const Tensor& x, const Tensor& kernel, const Tensor& bi
   const std::size_t in_size = g_.in_size(), out_pixels = g_.out_pixels(), patch = g_.patch(), filters = g_.filters;
   for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     const std::size_t rows = (last - first) * out_pixels;
-    float* cols = sized(columns_.local(), rows * patch);
+    float* cols = at_least(columns_.local(), rows * patch);
     im2col(x.data() + first * in_size, last - first, cols);
     auto out = matrix(y.data() + first * out_pixels * filters, rows, filters);
     repeat_rows(bias.data(), filters, rows, out.data());
@@ -90,7 +83,7 @@ void Im2colConv::backward(const Tensor& x, const Tensor& dy, const Tensor& kerne
   task_gradients_.prepare(x.shape()[0], patch * filters, filters);
   for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t task, std::size_t first, std::size_t last) {
     const std::size_t samples = last - first, rows = samples * out_pixels;
-    float* cols = sized(columns_.local(), rows * patch);
+    float* cols = at_least(columns_.local(), rows * patch);
     im2col(x.data() + first * in_size, samples, cols);
     const float* grad_out = dy.data() + first * out_pixels * filters;
     auto columns = matrix(cols, rows, patch);
@@ -110,7 +103,7 @@ void Im2colConv::input_gradient(const Tensor& dy, const Tensor& kernel, Tensor& 
   const std::size_t in_size = g_.in_size(), out_pixels = g_.out_pixels(), patch = g_.patch(), filters = g_.filters;
   for_each_slice(dy.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     const std::size_t rows = (last - first) * out_pixels;
-    float* cols = sized(columns_.local(), rows * patch);
+    float* cols = at_least(columns_.local(), rows * patch);
     auto columns = matrix(cols, rows, patch);
     xt::blas::gemm(matrix(dy.data() + first * out_pixels * filters, rows, filters),
                    matrix(kernel.data(), patch, filters), columns, false, true, 1.0f, 0.0f);

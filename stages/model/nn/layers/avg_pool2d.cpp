@@ -7,26 +7,24 @@
 namespace nn {
 
 AvgPool2D::AvgPool2D(Shape input_shape, std::size_t pool, std::size_t stride) : Layer(std::move(input_shape)) {
-  const PoolGeometry g = pool_geometry("avg_pool2d", input_shape_, pool, stride);
-  in_h_ = g.in_h, in_w_ = g.in_w, channels_ = g.channels, pool_ = g.pool, stride_ = g.stride;
-  out_h_ = g.out_h, out_w_ = g.out_w;
-  output_shape_ = {out_h_, out_w_, channels_};
+  g_ = pool_geometry("avg_pool2d", input_shape_, pool, stride);
+  output_shape_ = {g_.out_h, g_.out_w, g_.channels};
 }
 
 template <class Visit>
 void AvgPool2D::for_each_tap(const Visit& visit) const {
-  for (std::size_t oh = 0; oh < out_h_; ++oh)
-    for (std::size_t ow = 0; ow < out_w_; ++ow)
-      for (std::size_t ph = 0; ph < pool_; ++ph)
-        for (std::size_t pw = 0; pw < pool_; ++pw)
-          visit(((oh * stride_ + ph) * in_w_ + ow * stride_ + pw) * channels_, (oh * out_w_ + ow) * channels_);
+  for (std::size_t oh = 0; oh < g_.out_h; ++oh)
+    for (std::size_t ow = 0; ow < g_.out_w; ++ow)
+      for (std::size_t ph = 0; ph < g_.pool; ++ph)
+        for (std::size_t pw = 0; pw < g_.pool; ++pw)
+          visit(((oh * g_.stride + ph) * g_.in_w + ow * g_.stride + pw) * g_.channels, (oh * g_.out_w + ow) * g_.channels);
 }
 
 // Each tap adds its run of channels, scaled, to the output pixel: one xtensor expression per (tap, pixel).
 void AvgPool2D::forward(const Tensor& x, Tensor& y, const PassContext&) {
   ensure_shape(y, batch_shape(x.shape()[0], output_shape_));
-  const std::size_t in_size = in_h_ * in_w_ * channels_, out_size = out_h_ * out_w_ * channels_, c = channels_;
-  const float scale = 1.0f / static_cast<float>(pool_ * pool_);
+  const std::size_t in_size = g_.in_size(), out_size = g_.out_size(), c = g_.channels;
+  const float scale = 1.0f / static_cast<float>(g_.pool * g_.pool);
   for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     for (std::size_t n = first; n < last; ++n) {
       const float* in = x.data() + n * in_size;
@@ -40,8 +38,8 @@ void AvgPool2D::forward(const Tensor& x, Tensor& y, const PassContext&) {
 void AvgPool2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
   if (!want_dx) return;
   ensure_shape(dx, batch_shape(x.shape()[0], input_shape_));
-  const std::size_t in_size = in_h_ * in_w_ * channels_, out_size = out_h_ * out_w_ * channels_, c = channels_;
-  const float scale = 1.0f / static_cast<float>(pool_ * pool_);
+  const std::size_t in_size = g_.in_size(), out_size = g_.out_size(), c = g_.channels;
+  const float scale = 1.0f / static_cast<float>(g_.pool * g_.pool);
   for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     for (std::size_t n = first; n < last; ++n) {
       float* grad_in = dx.data() + n * in_size;
@@ -54,9 +52,10 @@ void AvgPool2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
 
 namespace {
 LayerSpec avg_pool2d_spec() {
-  return pool_spec("avg_pool2d", "average over pool x pool windows ('valid', as Keras' AveragePooling2D)", [](const Shape& input, std::size_t pool, std::size_t stride) {
-    return std::make_unique<AvgPool2D>(input, pool, stride);
-  });
+  return pool_spec("avg_pool2d", "average over pool x pool windows ('valid', as Keras' AveragePooling2D)",
+                   [](const Shape& input, std::size_t pool, std::size_t stride) {
+                     return std::make_unique<AvgPool2D>(input, pool, stride);
+                   });
 }
 }  // namespace
 }  // namespace nn

@@ -1,5 +1,6 @@
 #pragma once
 #include "model/nn/layer.hpp"
+#include "model/nn/layers/pool_geometry.hpp"
 
 namespace nn {
 
@@ -17,7 +18,7 @@ class AvgPool2D : public Layer {
   template <class Visit>
   void for_each_tap(const Visit& visit) const;
 
-  std::size_t in_h_, in_w_, channels_, pool_, stride_, out_h_, out_w_;
+  PoolGeometry g_;
 };
 
 }  // namespace nn

@@ -8,10 +8,8 @@
 namespace nn {
 
 MaxPool2D::MaxPool2D(Shape input_shape, std::size_t pool, std::size_t stride) : Layer(std::move(input_shape)) {
-  const PoolGeometry g = pool_geometry("max_pool2d", input_shape_, pool, stride);
-  in_h_ = g.in_h, in_w_ = g.in_w, channels_ = g.channels, pool_ = g.pool, stride_ = g.stride;
-  out_h_ = g.out_h, out_w_ = g.out_w;
-  output_shape_ = {out_h_, out_w_, channels_};
+  g_ = pool_geometry("max_pool2d", input_shape_, pool, stride);
+  output_shape_ = {g_.out_h, g_.out_w, g_.channels};
   if (pool == 2 && stride == 2) kernels_ = &simd::kernels();
 }
 
@@ -23,34 +21,34 @@ void MaxPool2D::forward(const Tensor& x, Tensor& y, const PassContext&) {
   const std::size_t batch = x.shape()[0];
   ensure_shape(y, batch_shape(batch, output_shape_));
   if (!kernels_) return forward_general(x, y);
-  const std::size_t in_size = in_h_ * in_w_ * channels_, out_size = out_h_ * out_w_ * channels_;
+  const std::size_t in_size = g_.in_size(), out_size = g_.out_size();
   winner_.resize(batch * out_size);
   for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     for (std::size_t n = first; n < last; ++n)
-      kernels_->max_pool_2x2_forward(x.data() + n * in_size, in_h_, in_w_, channels_, y.data() + n * out_size,
+      kernels_->max_pool_2x2_forward(x.data() + n * in_size, g_.in_h, g_.in_w, g_.channels, y.data() + n * out_size,
                                      winner_.data() + n * out_size);
   });
 }
 
 void MaxPool2D::forward_general(const Tensor& x, Tensor& y) {
   const std::size_t batch = x.shape()[0];
-  const std::size_t in_size = in_h_ * in_w_ * channels_, out_size = out_h_ * out_w_ * channels_;
+  const std::size_t in_size = g_.in_size(), out_size = g_.out_size();
   argmax_.resize(batch * out_size);
   for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     for (std::size_t n = first; n < last; ++n) {
       const float* in = x.data() + n * in_size;
       float* out = y.data() + n * out_size;
       std::uint32_t* arg = argmax_.data() + n * out_size;
-      for (std::size_t oh = 0; oh < out_h_; ++oh)
-        for (std::size_t ow = 0; ow < out_w_; ++ow)
-          for (std::size_t c = 0; c < channels_; ++c) {
-            std::size_t best = ((oh * stride_) * in_w_ + ow * stride_) * channels_ + c;
-            for (std::size_t ph = 0; ph < pool_; ++ph)
-              for (std::size_t pw = 0; pw < pool_; ++pw) {
-                const std::size_t at = ((oh * stride_ + ph) * in_w_ + ow * stride_ + pw) * channels_ + c;
+      for (std::size_t oh = 0; oh < g_.out_h; ++oh)
+        for (std::size_t ow = 0; ow < g_.out_w; ++ow)
+          for (std::size_t c = 0; c < g_.channels; ++c) {
+            std::size_t best = ((oh * g_.stride) * g_.in_w + ow * g_.stride) * g_.channels + c;
+            for (std::size_t ph = 0; ph < g_.pool; ++ph)
+              for (std::size_t pw = 0; pw < g_.pool; ++pw) {
+                const std::size_t at = ((oh * g_.stride + ph) * g_.in_w + ow * g_.stride + pw) * g_.channels + c;
                 if (in[at] > in[best]) best = at;  // first maximum wins, as in the reference loop
               }
-            const std::size_t o = (oh * out_w_ + ow) * channels_ + c;
+            const std::size_t o = (oh * g_.out_w + ow) * g_.channels + c;
             out[o] = in[best];
             arg[o] = static_cast<std::uint32_t>(best);
           }
@@ -63,16 +61,16 @@ void MaxPool2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
   const std::size_t batch = x.shape()[0];
   ensure_shape(dx, batch_shape(batch, input_shape_));
   if (!kernels_) return backward_general(dy, dx);
-  const std::size_t in_size = in_h_ * in_w_ * channels_, out_size = out_h_ * out_w_ * channels_;
+  const std::size_t in_size = g_.in_size(), out_size = g_.out_size();
   for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     for (std::size_t n = first; n < last; ++n)
-      kernels_->max_pool_2x2_backward(winner_.data() + n * out_size, dy.data() + n * out_size, in_h_, in_w_, channels_,
+      kernels_->max_pool_2x2_backward(winner_.data() + n * out_size, dy.data() + n * out_size, g_.in_h, g_.in_w, g_.channels,
                                       dx.data() + n * in_size);
   });
 }
 
 void MaxPool2D::backward_general(const Tensor& dy, Tensor& dx) {
-  const std::size_t in_size = in_h_ * in_w_ * channels_, out_size = out_h_ * out_w_ * channels_;
+  const std::size_t in_size = g_.in_size(), out_size = g_.out_size();
   for_each_slice(dy.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     for (std::size_t n = first; n < last; ++n) {
       auto grad_in = flat(dx.data() + n * in_size, in_size);
@@ -86,9 +84,10 @@ void MaxPool2D::backward_general(const Tensor& dy, Tensor& dx) {
 
 namespace {
 LayerSpec max_pool2d_spec() {
-  return pool_spec("max_pool2d", "maximum over pool x pool windows ('valid', as Keras); 2x2/2 runs in a vector kernel", [](const Shape& input, std::size_t pool, std::size_t stride) {
-    return std::make_unique<MaxPool2D>(input, pool, stride);
-  });
+  return pool_spec("max_pool2d", "maximum over pool x pool windows ('valid', as Keras); 2x2/2 runs in a vector kernel",
+                   [](const Shape& input, std::size_t pool, std::size_t stride) {
+                     return std::make_unique<MaxPool2D>(input, pool, stride);
+                   });
 }
 }  // namespace
 

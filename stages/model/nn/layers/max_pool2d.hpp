@@ -4,6 +4,7 @@
 #include "model/nn/aligned.hpp"
 #include "model/nn/kernels/simd_kernels.hpp"
 #include "model/nn/layer.hpp"
+#include "model/nn/layers/pool_geometry.hpp"
 
 namespace nn {
 
@@ -20,7 +21,7 @@ class MaxPool2D : public Layer {
   void forward_general(const Tensor& x, Tensor& y);
   void backward_general(const Tensor& dy, Tensor& dx);
 
-  std::size_t in_h_, in_w_, channels_, pool_, stride_, out_h_, out_w_;
+  PoolGeometry g_;
   // The common 2x2/2 case runs in our vector kernel; the general loop is plain code.
   const simd::Kernels* kernels_ = nullptr;
   AlignedFloats winner_;               // 2x2 kernel: per output element, the window position of the maximum

@@ -10,6 +10,8 @@ namespace nn {
 
 struct PoolGeometry {
   std::size_t in_h, in_w, channels, pool, stride, out_h, out_w;
+  std::size_t in_size() const { return in_h * in_w * channels; }     // floats of one input image
+  std::size_t out_size() const { return out_h * out_w * channels; }  // and of one output
 };
 
 // std::invalid_argument, naming `layer`, for an input it cannot pool.
