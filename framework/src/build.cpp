@@ -1,6 +1,8 @@
 // Pipeline::build: everything that can be checked before data flows is checked here.
 #include <algorithm>
+#include <filesystem>
 #include <limits>
+#include <map>
 #include <set>
 
 #include "engine_limits.hpp"
@@ -156,9 +158,27 @@ void create_stages(std::vector<StageNode>& nodes) {
     } catch (const ConfigError&) {
       throw;
     } catch (const std::exception& e) {
-      throw ConfigError(node.config.where, node.name, e.what());
+      throw ConfigError(node.config.where, node.name, describe_exception(e));
     }
   }
+}
+
+// Two writers of one file race (and one's output is lost): refused, naming both stages. The engine's own files
+// in the output folder count as written by the run.
+void check_single_writer(const std::vector<StageNode>& nodes, const std::string& output_dir) {
+  std::map<std::filesystem::path, std::string> writers;
+  const std::filesystem::path dir = std::filesystem::weakly_canonical(std::filesystem::absolute(output_dir));
+  writers[dir / "run.state"] = "the run itself (its resumable state)";
+  writers[dir / ".pipeline.lock"] = "the run itself (its lock)";
+  for (const auto& node : nodes)
+    for (const auto& file : node.stage->output_files(output_dir)) {
+      const auto path = std::filesystem::weakly_canonical(std::filesystem::absolute(file));
+      auto [it, fresh] = writers.emplace(path, "stage '" + node.name + "'");
+      if (!fresh)
+        throw ConfigError(node.config.where, node.name,
+                          "writes " + path.string() + ", which " + it->second +
+                              " writes too; give one of them another path");
+    }
 }
 
 }  // namespace
@@ -181,6 +201,7 @@ Pipeline Pipeline::build(PipelineConfig config) {
     assign_ordering(p.stages_, node, driver_slots);
   }
   create_stages(p.stages_);
+  check_single_writer(p.stages_, config.output_dir);
   p.config_ = std::move(config);
   return p;
 }

@@ -122,6 +122,16 @@ void print_summaries(const Pipeline& pipeline) {
   }
 }
 
+void print_banner(const Pipeline& pipeline) {
+  const PipelineConfig& config = pipeline.config();
+  std::cout << "pipeline " << version() << ": running '" << config.name << "' from " << config.file
+            << " (seed " << config.seed << ", " << config.epochs << " epoch" << (config.epochs == 1 ? "" : "s")
+            << ")\n";
+  for (const auto& line : version_lines()) std::cout << "  " << line << "\n";
+  print_summaries(pipeline);
+  std::cout.flush();
+}
+
 extern "C" void on_stop_signal(int) {
   request_stop();
   // A second Ctrl-C kills at once.
@@ -131,13 +141,6 @@ extern "C" void on_stop_signal(int) {
 
 int run(const Args& args) {
   Pipeline pipeline = Pipeline::build(load_config(args.config, args.overrides));
-  const PipelineConfig& config = pipeline.config();
-  std::cout << "pipeline " << version() << ": running '" << config.name << "' from " << config.file
-            << " (seed " << config.seed << ", " << config.epochs << " epoch" << (config.epochs == 1 ? "" : "s")
-            << ")\n";
-  for (const auto& line : version_lines()) std::cout << "  " << line << "\n";
-  print_summaries(pipeline);
-  std::cout.flush();
   clear_stop_request();
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
@@ -145,6 +148,7 @@ int run(const Args& args) {
   options.threads = args.threads;
   options.profile = args.profile;
   options.resume = args.resume;
+  options.on_start = [&pipeline] { print_banner(pipeline); };
   Profile profile = pipeline.run(options);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
@@ -195,7 +199,7 @@ int cli_main(int argc, char** argv) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitFailure;
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    std::cerr << "error: " << describe_exception(e) << "\n";
     return kExitFailure;
   }
 }

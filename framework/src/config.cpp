@@ -1,8 +1,10 @@
 #include "pipeline/config.hpp"
 
+#include "pipeline/files.hpp"
+
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
 #include <functional>
 #include <regex>
 #include <set>
@@ -12,7 +14,7 @@ namespace pipeline {
 namespace {
 
 const std::set<std::string> kTopLevelScalars = {"name", "description", "seed", "epochs", "threads", "buffer",
-                                                 "output_dir"};
+                                                 "output_dir", "save_every"};
 
 SourceLocation at(const std::string& file, const YAML::Node& node) {
   if (!node.IsDefined() || node.Mark().is_null()) return SourceLocation{file, 0, 0};
@@ -67,7 +69,7 @@ std::vector<OverrideSite> apply_overrides(YAML::Node& root, const std::vector<st
       if (!kTopLevelScalars.count(path[0]))
         throw ConfigError(where, "",
                           "'" + path[0] + "' is not a top-level setting (name, seed, epochs, threads, buffer, "
-                          "output_dir); use STAGE.PARAM=VALUE or vars.NAME=VALUE");
+                          "output_dir, save_every); use STAGE.PARAM=VALUE or vars.NAME=VALUE");
       root[path[0]] = value;
       continue;
     }
@@ -135,6 +137,77 @@ void substitute(YAML::Node node, const std::map<std::string, std::string>& vars,
   }
 }
 
+// yaml-cpp keeps the first of two equal keys and silently drops the other; a config that says a thing twice is
+// refused, since either reading may be the one its author meant.
+void check_duplicate_keys(const YAML::Node& node, const std::string& file) {
+  if (node.IsSequence()) {
+    for (const auto& item : node) check_duplicate_keys(item, file);
+  } else if (node.IsMap()) {
+    std::map<std::string, YAML::Node> seen;
+    for (const auto& kv : node) {
+      if (kv.first.IsScalar()) {
+        auto [first, inserted] = seen.emplace(kv.first.Scalar(), kv.first);
+        if (!inserted)
+          throw ConfigError(at(file, kv.first), "",
+                            "duplicate key '" + kv.first.Scalar() + "' (first at line " +
+                                std::to_string(at(file, first->second).line) +
+                                "); YAML keeps only one of them, so say it once");
+      }
+      check_duplicate_keys(kv.second, file);
+    }
+  }
+}
+
+// Expands ${name} inside variable values too, refusing cycles (a: ${b}, b: ${a}) rather than leaving them literal.
+class VariableResolver {
+ public:
+  VariableResolver(const YAML::Node& vars, const std::string& file) : file_(file) {
+    for (const auto& kv : vars) {
+      if (!kv.second.IsScalar())
+        throw ConfigError(at(file, kv.second), "", "variable '" + key_name(kv.first, file) + "' must be a scalar");
+      raw_[key_name(kv.first, file)] = kv.second;
+    }
+  }
+  void define(const std::string& name, const std::string& value) {
+    if (!raw_.count(name)) resolved_[name] = value;
+  }
+  std::map<std::string, std::string> resolve_all() {
+    for (const auto& kv : raw_) resolve(kv.first);
+    return resolved_;
+  }
+
+ private:
+  const std::string& resolve(const std::string& name) {
+    if (auto done = resolved_.find(name); done != resolved_.end()) return done->second;
+    const YAML::Node& node = raw_.at(name);
+    for (std::size_t i = 0; i < chain_.size(); ++i)
+      if (chain_[i] == name) {
+        std::string cycle;
+        for (std::size_t j = i; j < chain_.size(); ++j) cycle += "${" + chain_[j] + "} -> ";
+        throw ConfigError(at(file_, node), "",
+                          "variable '" + name + "' refers to itself: " + cycle + "${" + name + "}");
+      }
+    chain_.push_back(name);
+    static const std::regex pattern(R"(\$\{([A-Za-z_][A-Za-z0-9_]*)\})");
+    const std::string text = node.Scalar();
+    std::string out;
+    std::size_t last = 0;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), pattern); it != std::sregex_iterator(); ++it) {
+      const std::string used = (*it)[1];
+      std::string value = raw_.count(used) ? resolve(used) : resolved_.count(used) ? resolved_.at(used) : it->str();
+      out += text.substr(last, static_cast<std::size_t>(it->position()) - last) + value;
+      last = static_cast<std::size_t>(it->position() + it->length());
+    }
+    chain_.pop_back();
+    return resolved_[name] = out + text.substr(last);
+  }
+
+  std::string file_;
+  std::map<std::string, YAML::Node> raw_;
+  std::map<std::string, std::string> resolved_;
+  std::vector<std::string> chain_;
+};
+
 template <class T>
 T scalar(const YAML::Node& node, const std::string& file, const std::string& key, const char* expected) {
   if (!node.IsScalar()) throw ConfigError(at(file, node), "", "'" + key + "' must be " + expected);
@@ -143,6 +216,15 @@ T scalar(const YAML::Node& node, const std::string& file, const std::string& key
   } catch (const YAML::BadConversion&) {
     throw ConfigError(at(file, node), "", "'" + key + "' must be " + expected + ", got '" + node.Scalar() + "'");
   }
+}
+
+// The run's name becomes a folder (runs/<name>) and report titles.
+void check_run_name(const std::string& name, const SourceLocation& where) {
+  if (name.empty() || name.find_first_not_of(" \t") == std::string::npos)
+    throw ConfigError(where, "", "'name' is empty; it names the run and its output folder runs/<name>");
+  if (name.find('/') != std::string::npos || name == "." || name == "..")
+    throw ConfigError(where, "", "'name' must not contain '/' or be '.' or '..': it names the output folder runs/" +
+                                     name + " (set output_dir for another place)");
 }
 
 bool valid_name(const std::string& name) {
@@ -157,12 +239,17 @@ PipelineConfig parse_config(const std::string& text, const std::string& file,
   YAML::Node root;
   try {
     root = YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    throw ConfigError(SourceLocation{file, e.mark.line + 1, e.mark.column + 1}, "",
+                      "lists or maps nested more than " + std::to_string(e.depth() - 1) +
+                          " levels deep; a pipeline config needs a handful");
   } catch (const YAML::Exception& e) {
     throw ConfigError(SourceLocation{file, e.mark.line + 1, e.mark.column + 1}, "", "invalid YAML: " + e.msg);
   }
   if (!root.IsMap())
     throw ConfigError(SourceLocation{file, 1, 1}, "", "a pipeline config is a map with a 'stages:' entry");
 
+  check_duplicate_keys(root, file);
   const std::vector<OverrideSite> sites = apply_overrides(root, overrides);
 
   for (const auto& kv : root) {
@@ -177,20 +264,15 @@ PipelineConfig parse_config(const std::string& text, const std::string& file,
     }
   }
 
-  std::map<std::string, std::string> vars;
-  if (root["vars"].IsDefined()) {
-    if (!root["vars"].IsMap()) throw ConfigError(at(file, root["vars"]), "", "'vars' must be a map of name: value");
-    for (const auto& kv : root["vars"]) {
-      if (!kv.second.IsScalar())
-        throw ConfigError(at(file, kv.second), "", "variable '" + key_name(kv.first, file) + "' must be a scalar");
-      vars[key_name(kv.first, file)] = kv.second.Scalar();
-    }
-  }
-
   PipelineConfig config;
   config.file = file;
   if (root["name"].IsDefined()) config.name = scalar<std::string>(root["name"], file, "name", "a string");
-  vars.emplace("name", config.name);
+  check_run_name(config.name, at(file, root["name"]));
+  if (root["vars"].IsDefined() && !root["vars"].IsMap())
+    throw ConfigError(at(file, root["vars"]), "", "'vars' must be a map of name: value");
+  VariableResolver resolver(root["vars"].IsDefined() ? root["vars"] : YAML::Node(YAML::NodeType::Map), file);
+  resolver.define("name", config.name);
+  const std::map<std::string, std::string> vars = resolver.resolve_all();
   if (root["seed"].IsDefined()) {
     long long seed = scalar<long long>(root["seed"], file, "seed", "a non-negative integer");
     if (seed < 0) throw ConfigError(at(file, root["seed"]), "", "'seed' must be a non-negative integer");
@@ -207,6 +289,10 @@ PipelineConfig parse_config(const std::string& text, const std::string& file,
   if (root["buffer"].IsDefined()) {
     config.buffer = scalar<long long>(root["buffer"], file, "buffer", "a positive integer");
     if (config.buffer < 1) throw ConfigError(at(file, root["buffer"]), "", "'buffer' must be at least 1");
+  }
+  if (root["save_every"].IsDefined()) {
+    config.save_every = scalar<int>(root["save_every"], file, "save_every", "a number of epochs (0 = only at the end)");
+    if (config.save_every < 0) throw ConfigError(at(file, root["save_every"]), "", "'save_every' must be >= 0");
   }
   if (root["output_dir"].IsDefined()) {
     substitute(root["output_dir"], vars, file);
@@ -263,11 +349,14 @@ PipelineConfig parse_config(const std::string& text, const std::string& file,
 }
 
 PipelineConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(SourceLocation{path, 0, 0}, "", "cannot open config file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_config(text.str(), path, overrides);
+  constexpr std::uint64_t kMaxConfigBytes = std::uint64_t{16} << 20;
+  std::string text;
+  try {
+    text = read_regular_file(path, "config file", kMaxConfigBytes);
+  } catch (const FileError& e) {
+    throw ConfigError(SourceLocation{path, 0, 0}, "", "config file: " + e.reason());
+  }
+  return parse_config(text, path, overrides);
 }
 
 }  // namespace pipeline

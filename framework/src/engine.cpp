@@ -10,10 +10,15 @@
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <filesystem>
+#include <iostream>
 #include <map>
 #include <optional>
+#include <regex>
 
 #include "engine_messages.hpp"
+#include "output_lock.hpp"
+#include "run_state.hpp"
 #include "pipeline/pipeline.hpp"
 
 namespace pipeline {
@@ -84,28 +89,63 @@ void guarded(const StageNode& node, Action&& action) {
   } catch (const StageError&) {
     throw;
   } catch (const std::exception& e) {
-    throw StageError(node.name, e.what());
+    throw StageError(node.name, describe_exception(e));
   }
 }
 
-// --resume: every stage with a checkpoint restores it; they must agree on the epoch the run continues from.
-void negotiate_resume(std::vector<StageNode>& stages, const PipelineConfig& config, RunContext& context) {
-  std::optional<int> resume_epoch;
-  std::string authority;
-  for (auto& node : stages) {
-    std::optional<int> epoch;
-    guarded(node, [&] { epoch = node.stage->restore(context); });
-    if (!epoch) continue;
-    if (resume_epoch && *resume_epoch != *epoch)
-      throw StageError(node.name, "its checkpoint continues from epoch " + std::to_string(*epoch + 1) + " but '" +
-                                      authority + "' continues from epoch " + std::to_string(*resume_epoch + 1));
-    resume_epoch = epoch;
-    authority = node.name;
+std::vector<std::string> processor_names(const std::vector<StageNode>& stages) {
+  std::vector<std::string> names;
+  for (const auto& node : stages)
+    if (node.spec->kind == StageKind::Processor) names.push_back(node.name);
+  return names;
+}
+
+std::filesystem::path run_state_path(const PipelineConfig& config) {
+  return std::filesystem::path(config.output_dir) / "run.state";
+}
+
+// Temporary files of writes a killed run left behind (pipeline/files.hpp names them <file>.<pid>.<n>.tmp); with
+// the folder locked, no live writer can own one.
+void remove_stale_temporaries(const std::filesystem::path& output_dir) {
+  static const std::regex temporary(R"(.*\.[0-9]+\.[0-9]+\.tmp)");
+  std::error_code ec;
+  std::vector<std::filesystem::path> stale;
+  for (auto it = std::filesystem::recursive_directory_iterator(output_dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+    if (it->is_regular_file(ec) && std::regex_match(it->path().filename().string(), temporary)) stale.push_back(it->path());
+  for (const auto& path : stale) std::filesystem::remove(path, ec);
+}
+
+// --resume: every processor gets back its state from the run state, which must come from this pipeline.
+void restore_run(std::vector<StageNode>& stages, const PipelineConfig& config, RunContext& context,
+                 RunJournal& journal) {
+  const std::filesystem::path path = run_state_path(config);
+  if (!std::filesystem::exists(path))
+    throw StageError(config.name, "--resume: nothing to resume in " + config.output_dir + " (no run.state: a run "
+                                  "saves it at the end of every epoch; has this run finished one?)");
+  RunState state;
+  try {
+    state = load_run_state(path);
+  } catch (const std::exception& e) {
+    throw StageError(config.name, std::string("--resume: ") + e.what());
   }
-  if (!resume_epoch)
-    throw StageError(config.name, "--resume: no stage found a checkpoint to resume from (has this run saved one?)");
-  context.first_epoch = *resume_epoch;
-  for (auto& node : stages) guarded(node, [&] { node.stage->continue_from(*resume_epoch); });
+  if (state.processors != processor_names(stages)) {
+    std::string saved;
+    for (const auto& name : state.processors) saved += (saved.empty() ? "" : ", ") + name;
+    throw StageError(config.name, "--resume: " + path.string() + " was saved by a pipeline with the processors [" +
+                                      saved + "]; resume with the config that run was started with");
+  }
+  for (auto& node : stages) {
+    auto it = state.states.find(node.name);
+    if (it == state.states.end()) continue;
+    guarded(node, [&] { static_cast<Processor*>(node.stage.get())->restore_state(it->second); });
+  }
+  context.first_epoch = static_cast<int>(state.epochs_done);
+  std::cerr << "resuming '" << config.name << "' after " << state.epochs_done << " complete epoch"
+            << (state.epochs_done == 1 ? "" : "s") << (state.mid_epoch ? " and part of the next" : "") << " ("
+            << path.string() << ")\n";
+  for (auto& node : stages) guarded(node, [&] { node.stage->continue_from(context.first_epoch); });
+  journal.resume_from(std::move(state));
 }
 
 // The input_node's body: walks epoch by epoch, source by source, so the interleaving of streams is fixed; after the
@@ -138,7 +178,7 @@ class Driver {
       number(m, k);
       return m;
     } catch (const std::exception& e) {
-      errors_.record(stages_[table_.nodes[k]].name, e.what(), graph_);
+      errors_.record(stages_[table_.nodes[k]].name, describe_exception(e), graph_);
       return stop(control);
     }
   }
@@ -208,7 +248,8 @@ struct ProcessorState {
 // Hands one message to a processor: data, an end of epoch (the epoch ends when every input stream ended it) or an
 // end of stream (the run ends for the stage when every input stream ended).
 void deliver(Processor& processor, const Message& m, PortEmitter& out, ProcessorState& state,
-             std::size_t expected_streams, std::size_t& ends, StageCounters& count) {
+             std::size_t expected_streams, std::size_t& ends, StageCounters& count, RunJournal& journal,
+             const std::string& name) {
   switch (m.kind) {
     case Kind::Data:
       ++count.items_in;
@@ -219,11 +260,15 @@ void deliver(Processor& processor, const Message& m, PortEmitter& out, Processor
       if (++state.stream_ends[m.epoch] == expected_streams) {
         state.stream_ends.erase(m.epoch);
         processor.on_epoch_end(m.epoch, out);
+        journal.epoch_ended(name, m.epoch, processor.save_state(false));
       }
       out.send(Kind::EndOfEpoch, {}, false);
       break;
     case Kind::EndOfStream:
-      if (++ends == expected_streams) processor.finish(m.interrupted, out);
+      if (++ends == expected_streams) {
+        processor.finish(m.interrupted, out);
+        if (m.interrupted) journal.interrupted(name, processor.save_state(true));
+      }
       out.send(Kind::EndOfStream, {}, m.interrupted);
       break;
     case Kind::Dropped:
@@ -234,8 +279,10 @@ void deliver(Processor& processor, const Message& m, PortEmitter& out, Processor
 // The flow graph of one run: its nodes live here while it runs (inside the run's task arena).
 class FlowGraph {
  public:
-  FlowGraph(std::vector<StageNode>& stages, std::vector<StageCounters>& counters, std::vector<std::size_t>& ends)
-      : stages_(stages), counters_(counters), ends_(ends), outputs_(stages.size()), inputs_(stages.size()) {}
+  FlowGraph(std::vector<StageNode>& stages, std::vector<StageCounters>& counters, std::vector<std::size_t>& ends,
+            RunJournal& journal)
+      : stages_(stages), counters_(counters), ends_(ends), journal_(journal), outputs_(stages.size()),
+        inputs_(stages.size()) {}
 
   void run(SourceTable& table, std::size_t limit, int first_epoch, int epochs) {
     auto gate = std::make_shared<Gate>();
@@ -285,7 +332,7 @@ class FlowGraph {
             m.payload = transform->apply(m.payload, m.stream);
             ++count->items_out;
           } catch (const std::exception& e) {
-            errors_.record(node->name, e.what(), g_);
+            errors_.record(node->name, describe_exception(e), g_);
             m.kind = Kind::Dropped;
           }
           return m;
@@ -315,9 +362,9 @@ class FlowGraph {
           PortEmitter out(ports, m, state->next_seq, state->pending, *count);
           try {
             BusyTimer timer(*count);
-            deliver(*processor, m, out, *state, expected_streams, *ends, *count);
+            deliver(*processor, m, out, *state, expected_streams, *ends, *count, journal_, node->name);
           } catch (const std::exception& e) {
-            errors_.record(node->name, e.what(), g_);
+            errors_.record(node->name, describe_exception(e), g_);
           }
         }));
     flow::make_edge(*sequencers_.back(), *processor_nodes_.back());
@@ -328,6 +375,7 @@ class FlowGraph {
   std::vector<StageNode>& stages_;
   std::vector<StageCounters>& counters_;
   std::vector<std::size_t>& ends_;
+  RunJournal& journal_;
   flow::graph g_;
   ErrorState errors_;
   // Per stage, the sender its consumers attach to, and the receiver its producers attach to.
@@ -374,17 +422,28 @@ Profile Pipeline::run(const RunOptions& options) {
   context.stop_requested = &g_stop_requested;
   context.profile = [&] { return take_profile(stages_, counters, threads, started); };
 
+  const OutputLock lock(config_.output_dir, config_.name);
+  if (options.on_start) options.on_start();
+  RunJournal journal(run_state_path(config_), processor_names(stages_), config_.save_every, config_.epochs);
+  if (!options.resume) std::filesystem::remove(run_state_path(config_));  // a fresh run never resumes an old one
+  remove_stale_temporaries(config_.output_dir);
+  context.resuming = options.resume;
   for (auto& node : stages_) guarded(node, [&] { node.stage->prepare(context); });
-  if (options.resume) negotiate_resume(stages_, config_, context);
+  if (options.resume) restore_run(stages_, config_, context, journal);
   SourceTable sources = collect_sources(stages_);
   const std::size_t limit = in_flight_limit(stages_, config_, sources.sources.size());
   std::vector<std::size_t> ends_received(stages_.size(), 0);
   oneapi::tbb::task_arena(threads).execute([&] {
-    FlowGraph graph(stages_, counters, ends_received);
+    FlowGraph graph(stages_, counters, ends_received, journal);
     graph.run(sources, limit, context.first_epoch, config_.epochs);
   });
   check_every_processor_ended(stages_, ends_received);
-  return take_profile(stages_, counters, threads, started);
+  if (g_stop_requested.load()) journal.write_interrupted();
+  Profile profile = take_profile(stages_, counters, threads, started);
+  profile.state_saves = journal.saves();
+  profile.state_save_seconds = journal.save_seconds();
+  profile.state_bytes = journal.last_bytes();
+  return profile;
 }
 
 Stage& Pipeline::stage(const std::string& name) {

@@ -1,5 +1,7 @@
 #include "pipeline/error.hpp"
 
+#include <new>
+
 #include <cxxabi.h>
 
 #include <cstdlib>
@@ -39,6 +41,14 @@ std::string demangle(const std::type_info& type) {
   std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(type.name(), nullptr, nullptr, &status),
                                               std::free);
   return status == 0 && name ? std::string(name.get()) : std::string(type.name());
+}
+
+std::string describe_exception(const std::exception& e) {
+  if (dynamic_cast<const std::bad_array_new_length*>(&e) != nullptr)
+    return "out of memory: a size too large to allocate was asked for (a corrupt size or a setting far too big)";
+  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr)
+    return "out of memory: an allocation failed (lower the batch size or the model's size, or free memory)";
+  return e.what();
 }
 
 }  // namespace pipeline

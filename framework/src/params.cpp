@@ -181,8 +181,8 @@ static void check_value(const ParamSpec& spec, const ParamEntry& entry, const st
   }
   if (spec.type == ParamType::Int || spec.type == ParamType::Float) {
     std::ostringstream range;
-    if (spec.min_value && numeric < *spec.min_value) {
-      range << "must be >= " << *spec.min_value << ", got " << v.Scalar();
+    if (spec.min_value && (numeric < *spec.min_value || (spec.min_exclusive && numeric == *spec.min_value))) {
+      range << "must be " << (spec.min_exclusive ? "> " : ">= ") << *spec.min_value << ", got " << v.Scalar();
       fail(range.str());
     }
     if (spec.max_value && numeric > *spec.max_value) {
@@ -272,7 +272,7 @@ std::string describe_params(const std::vector<ParamSpec>& specs, const std::stri
   for (const ParamSpec& p : specs) {
     std::string range;
     if (p.min_value || p.max_value)
-      range = " [" + (p.min_value ? number(*p.min_value) : std::string()) + ".." +
+      range = std::string(p.min_exclusive ? " (" : " [") + (p.min_value ? number(*p.min_value) : std::string()) + ".." +
               (p.max_value ? number(*p.max_value) : std::string()) + "]";
     if (!p.choices.empty()) {
       range = " {";

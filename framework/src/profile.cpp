@@ -26,6 +26,12 @@ std::string Profile::table() const {
   std::snprintf(line, sizeof line, "wall %.2f s on %d thread%s; busy %% is busy time / wall time (over 100%% = ran on "
                 "several threads at once)\n", wall_seconds, threads, threads == 1 ? "" : "s");
   out += line;
+  if (state_saves > 0) {
+    std::snprintf(line, sizeof line, "run state: %d save%s, %.3f s in all (%.1f ms each, %.1f MB, fsync'ed)\n",
+                  state_saves, state_saves == 1 ? "" : "s", state_save_seconds,
+                  1e3 * state_save_seconds / state_saves, static_cast<double>(state_bytes) / 1e6);
+    out += line;
+  }
   return out;
 }
 

@@ -84,7 +84,7 @@ void ShuffleBatcher::flush(StreamState& state, pipeline::Emitter& out) {
   state.batch.reset();
 }
 
-void ShuffleBatcher::on_stream_end(std::string_view stream, int, pipeline::Emitter& out) {
+void ShuffleBatcher::on_stream_end(std::string_view stream, int epoch, pipeline::Emitter& out) {
   auto it = streams_.find(stream);
   if (it == streams_.end()) return;  // an empty epoch
   StreamState& state = it->second;
@@ -95,6 +95,11 @@ void ShuffleBatcher::on_stream_end(std::string_view stream, int, pipeline::Emitt
     state.window[pick] = std::move(state.window.back());
     state.window.pop_back();
   }
+  if (state.batch && drop_last_ && state.batches == 0 && state.batch->labels.size() < batch_size_)
+    throw std::runtime_error("stream '" + std::string(stream) + "' has " + std::to_string(state.batch->labels.size()) +
+                             " samples in epoch " + std::to_string(epoch + 1) + ", fewer than batch_size " +
+                             std::to_string(batch_size_) + ", and drop_last drops them all: no batch at all (lower "
+                             "batch_size or set drop_last: false)");
   if (state.batch && (!drop_last_ || state.batch->labels.size() == batch_size_)) flush(state, out);
   state = StreamState{};
 }

@@ -1,10 +1,11 @@
 #include "io/idx_file.hpp"
 
+#include "pipeline/files.hpp"
+
 #include <zlib.h>
 
 #include <cstring>
 #include <memory>
-#include <fstream>
 #include <limits>
 
 namespace stages {
@@ -47,7 +48,7 @@ class Inflater {
       done += produced;
       total_ += produced;
       if (rc == Z_STREAM_END) {
-        finished_ = true;
+        after_member();
       } else if (rc == Z_BUF_ERROR && z_.avail_in == 0) {
         throw IdxError(name_ + ": truncated gzip stream (the compressed file ends early)");
       } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
@@ -66,7 +67,7 @@ class Inflater {
       if (z_.avail_out == 0)
         throw IdxError(name_ + ": more data than the header declares (trailing bytes after the last item)");
       if (rc == Z_STREAM_END) {
-        finished_ = true;
+        after_member();
       } else if (rc == Z_BUF_ERROR && z_.avail_in == 0) {
         throw IdxError(name_ + ": truncated gzip stream (missing its end and checksum)");
       } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
@@ -75,8 +76,27 @@ class Inflater {
     }
   }
 
+ const std::vector<std::string>& warnings() const { return warnings_; }
+
  private:
+  // gzip's rules, as `gzip -d` and zcat apply them: members may follow one another (what `cat a.gz b.gz`
+  // makes) and decompress as one stream; bytes after the last member that do not start another are ignored,
+  // zeros silently (block padding), anything else with a warning.
+  void after_member() {
+    if (z_.avail_in >= 2 && z_.next_in[0] == 0x1f && z_.next_in[1] == 0x8b) {
+      if (inflateReset(&z_) != Z_OK) throw IdxError(name_ + ": cannot restart zlib for the next gzip member");
+      return;
+    }
+    finished_ = true;
+    bool zeros = true;
+    for (uInt i = 0; i < z_.avail_in; ++i) zeros = zeros && z_.next_in[i] == 0;
+    if (!zeros)
+      warnings_.push_back(name_ + ": decompression OK, " + std::to_string(z_.avail_in) +
+                          " bytes of trailing garbage ignored (as gzip does)");
+  }
+
   z_stream z_;
+  std::vector<std::string> warnings_;
   std::string name_;
   bool finished_ = false;
   std::size_t total_ = 0;
@@ -156,6 +176,7 @@ IdxArray parse_idx(const std::vector<std::uint8_t>& bytes, const std::string& na
   }
   if (gz) {
     inflater->expect_end();
+    array.warnings = inflater->warnings();
   } else if (raw_pos != bytes.size()) {
     throw IdxError(name + ": " + std::to_string(bytes.size() - raw_pos) +
                    " bytes after the data the header declares; the file is corrupt");
@@ -164,10 +185,12 @@ IdxArray parse_idx(const std::vector<std::uint8_t>& bytes, const std::string& na
 }
 
 IdxArray read_idx_file(const std::string& path, std::size_t expected_dims) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IdxError(path + ": cannot open (" + std::strerror(errno) + ")");
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw IdxError(path + ": read error");
+  std::vector<std::uint8_t> bytes;
+  try {
+    bytes = pipeline::read_regular_file_bytes(path, "IDX file", kMaxPayloadBytes + (std::uint64_t{1} << 20));
+  } catch (const pipeline::FileError& e) {
+    throw IdxError(path + ": " + e.reason());
+  }
   return parse_idx(bytes, path, expected_dims);
 }
 

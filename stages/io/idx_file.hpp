@@ -10,6 +10,7 @@ namespace stages {
 struct IdxArray {
   std::vector<std::uint32_t> dims;
   std::vector<std::uint8_t> data;  // unsigned bytes, row-major
+  std::vector<std::string> warnings;  // read, but not as written (e.g. gzip's trailing garbage)
 };
 
 class IdxError : public std::runtime_error {

@@ -4,6 +4,7 @@
 #include "io/idx_reader.hpp"
 
 #include <algorithm>
+#include <iostream>
 #include <random>
 
 #include "common/random.hpp"
@@ -16,6 +17,9 @@ LabeledImages load_labeled_images(const std::string& images_path, const std::str
                                   long long limit) {
   IdxArray images = read_idx_file(images_path, 3);
   IdxArray labels = read_idx_file(labels_path, 1);
+  for (const IdxArray* file : {&images, &labels})
+    for (const std::string& warning : file->warnings) std::cerr << "warning: " << warning << "\n";
+  if (images.dims[0] == 0) throw IdxError(images_path + ": the data set is empty (the header declares 0 images)");
   if (images.dims[0] != labels.dims[0])
     throw IdxError(images_path + " holds " + std::to_string(images.dims[0]) + " images but " + labels_path +
                    " holds " + std::to_string(labels.dims[0]) + " labels");

@@ -1,10 +1,13 @@
 #include "model/model_config.hpp"
 
+#include <unistd.h>
+
 #include <yaml-cpp/yaml.h>
 
 #include <stdexcept>
 
 #include "model/nn/layer_registry.hpp"
+#include "pipeline/files.hpp"
 
 namespace stages {
 namespace {
@@ -66,6 +69,19 @@ nn::Shape parse_shape(const pipeline::Params& parent, const std::string& paramet
   return shape;
 }
 
+// A layer whose weights alone (with their gradients and an optimizer's state: 3 copies) exceed the machine's
+// memory can never train: said now, naming the layer and the bytes, not as an allocation failure later.
+void check_fits_in_memory(const nn::Layer& layer, const std::string& what, const pipeline::Params& parent,
+                          const std::string& parameter, const YAML::Node& node) {
+  const double bytes = 3.0 * static_cast<double>(layer.parameter_count()) * sizeof(float);
+  const double memory = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  if (memory > 0 && bytes > memory)
+    parent.fail(parameter, node,
+                what + ": its " + std::to_string(layer.parameter_count()) + " parameters need " +
+                    pipeline::human_bytes(bytes) + " (weights, gradients, optimizer state), more than this machine's " +
+                    pipeline::human_bytes(memory) + " of memory");
+}
+
 NetworkSpec build_network(const pipeline::Params& parent, const std::string& parameter, const nn::Shape& input_shape) {
   const YAML::Node layers = parent.get_node(parameter);
   if (!layers.IsSequence() || layers.size() == 0) parent.fail(parameter, layers, "must be a non-empty list of layers");
@@ -90,6 +106,7 @@ NetworkSpec build_network(const pipeline::Params& parent, const std::string& par
     } catch (const std::invalid_argument& e) {
       parent.fail(parameter, layers[i], what + ": " + e.what());
     }
+    check_fits_in_memory(*layer, what, parent, parameter, layers[i]);
     shape = layer->output_shape();
     spec.network->add(std::move(layer));
   }

@@ -29,6 +29,11 @@ SequentialModel::SequentialModel(const pipeline::Params& p)
 
 std::string SequentialModel::summary() const { return summary_; }
 
+std::vector<std::filesystem::path> SequentialModel::output_files(const std::filesystem::path& output_dir) const {
+  if (!train_) return {};
+  return {checkpoint_path_.empty() ? output_dir / "model.ckpt" : std::filesystem::path(checkpoint_path_)};
+}
+
 void SequentialModel::prepare(const pipeline::RunContext& context) {
   seed_ = context.seed;
   epochs_ = context.epochs;
@@ -59,16 +64,21 @@ nn::TrainingPosition SequentialModel::load(const std::string& path) {
   return trainer_->restore(nn::load_checkpoint(path), path);
 }
 
-std::optional<int> SequentialModel::restore(const pipeline::RunContext&) {
-  if (!train_ || !std::filesystem::exists(checkpoint_path_)) return std::nullopt;
-  const nn::TrainingPosition position = load(checkpoint_path_);
+std::optional<std::string> SequentialModel::save_state(bool) {
+  if (!train_) return std::nullopt;
+  const std::vector<std::uint8_t> bytes = nn::encode_checkpoint(make_checkpoint());
+  return std::string(bytes.begin(), bytes.end());
+}
+
+void SequentialModel::restore_state(const std::string& state) {
+  if (!train_) return;
+  const std::string name = "the run state's model checkpoint";
+  const nn::TrainingPosition position =
+      trainer_->restore(nn::decode_checkpoint(std::vector<std::uint8_t>(state.begin(), state.end()), name), name);
   run_epochs_done_ = static_cast<int>(position.run_epochs_done);
   epoch_offset_ = static_cast<int>(position.epochs_done) - run_epochs_done_;
   replay_ = position.partial_epoch;
   replay_epoch_ = run_epochs_done_;
-  std::cerr << "model: resuming from " << checkpoint_path_ << " at epoch " << run_epochs_done_ + epoch_offset_ + 1
-            << (replay_.empty() ? "" : ", after " + std::to_string(replay_.size()) + " trained batches") << "\n";
-  return run_epochs_done_;
 }
 
 void SequentialModel::save() { nn::save_checkpoint(make_checkpoint(), checkpoint_path_); }
@@ -137,6 +147,14 @@ void SequentialModel::consume(const pipeline::Payload& input, std::string_view s
 }
 
 void SequentialModel::on_epoch_end(int epoch, pipeline::Emitter&) {
+  if (train_ && batches_seen_.count(train_stream_) == 0) {
+    std::string seen;
+    for (const auto& [stream, n] : batches_seen_) seen += (seen.empty() ? "" : ", ") + stream;
+    throw std::runtime_error("epoch " + std::to_string(epoch + epoch_offset_ + 1) + " trained on no batch: no batch of "
+                             "the train stream '" + train_stream_ + "' reached the model (" +
+                             (seen.empty() ? "no stream did" : "streams seen: " + seen) +
+                             "); check the sources and train_stream");
+  }
   for (const auto& [stream, n] : batches_seen_) batches_per_epoch_[stream] = n;
   batches_seen_.clear();
   trained_.clear();

@@ -17,15 +17,17 @@ class SequentialModel : public pipeline::Processor {
  public:
   explicit SequentialModel(const pipeline::Params& params);
   void prepare(const pipeline::RunContext& context) override;
+  std::vector<std::filesystem::path> output_files(const std::filesystem::path& output_dir) const override;
   std::string summary() const override;
   void consume(const pipeline::Payload& input, std::string_view stream, pipeline::Emitter& out) override;
   void on_epoch_end(int epoch, pipeline::Emitter& out) override;
   void finish(bool interrupted, pipeline::Emitter& out) override;
 
-  // --resume: loads <checkpoint> and continues from the epoch it was saved in; train batches it had already
-  // trained on are not trained again, their recorded results are replayed so the sinks' metrics match an
-  // uninterrupted run exactly.
-  std::optional<int> restore(const pipeline::RunContext& context) override;
+  // The run state holds a checkpoint: weights, optimizer state and position. Mid-epoch (an interrupted run) it
+  // also holds the results of the epoch's batches trained so far: on --resume they are not trained again but
+  // replayed, so the sinks' metrics match an uninterrupted run exactly.
+  std::optional<std::string> save_state(bool mid_epoch) override;
+  void restore_state(const std::string& state) override;
 
   nn::Sequential& network() { return trainer_->network(); }
   nn::Trainer& trainer() { return *trainer_; }

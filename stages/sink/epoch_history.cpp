@@ -18,6 +18,45 @@ bool EpochHistory::close_epoch() {
   return true;
 }
 
+void EpochHistory::save(pipeline::StateWriter& w) const {
+  w.u64(rows_.size());
+  for (const EpochRow& row : rows_) {
+    w.i64(row.epoch).f64(row.seconds).f64(row.learning_rate).u64(row.streams.size());
+    for (const auto& [stream, stats] : row.streams) {
+      w.str(stream);
+      stats.save(w);
+    }
+  }
+  w.u64(last_confusion().size());
+  for (const auto& [stream, matrix] : last_confusion()) {
+    w.str(stream);
+    matrix.save(w);
+  }
+  w.i64(result_epoch_);
+}
+
+void EpochHistory::load(pipeline::StateReader& r) {
+  rows_.clear();
+  for (std::size_t n = r.count(32); n > 0; --n) {
+    EpochRow row;
+    row.epoch = static_cast<int>(r.i64());
+    row.seconds = r.f64();
+    row.learning_rate = r.f64();
+    for (std::size_t k = r.count(48); k > 0; --k) {
+      std::string stream = r.str();
+      row.streams[stream] = StreamStats::load(r);
+    }
+    rows_.push_back(std::move(row));
+  }
+  std::map<std::string, ConfusionMatrix> matrices;
+  for (std::size_t n = r.count(16); n > 0; --n) {
+    std::string stream = r.str();
+    matrices.emplace(stream, ConfusionMatrix::load(r));
+  }
+  tracker_.restore_last_confusion(std::move(matrices));
+  result_epoch_ = static_cast<int>(r.i64());
+}
+
 std::string EpochHistory::prefix(const std::string& stream) const {
   if (stream == train_stream_) return "";
   std::size_t evaluated = 0;

@@ -36,6 +36,9 @@ class EpochHistory {
   std::vector<std::string> metric_names() const;
   double metric(const EpochRow& row, const std::string& name) const;
   const std::string& train_stream() const { return train_stream_; }
+  // The closed epochs, exactly (a durable run's state; see Processor::save_state).
+  void save(pipeline::StateWriter& w) const;
+  void load(pipeline::StateReader& r);
 
  private:
   std::string train_stream_;

@@ -18,6 +18,13 @@ HistorySink::HistorySink(const pipeline::Params& p)
       write_predictions_(p.get_bool("save_predictions")),
       history_(p.get_string("train_stream")) {}
 
+std::vector<std::filesystem::path> HistorySink::output_files(const std::filesystem::path& output_dir) const {
+  std::vector<std::filesystem::path> files = {output_path(csv_param_, output_dir, "history.csv"),
+                                              output_path(json_param_, output_dir, "history.json")};
+  if (write_predictions_) files.push_back(output_path(predictions_param_, output_dir, "predictions.csv"));
+  return files;
+}
+
 void HistorySink::prepare(const pipeline::RunContext& context) {
   context_ = context;
   context_.profile = nullptr;
@@ -46,20 +53,22 @@ void HistorySink::consume(const pipeline::Payload& input, std::string_view, pipe
   }
 }
 
-void HistorySink::continue_from(int epoch) {
-  std::ifstream in(csv_path_);
-  std::string line;
-  if (!std::getline(in, line)) return;
-  std::vector<std::string> columns;
-  std::stringstream header(line);
-  for (std::string c; std::getline(header, c, ',');) columns.push_back(c);
-  while (std::getline(in, line)) {
-    std::map<std::string, std::string> row;
-    std::stringstream cells(line);
-    std::size_t k = 0;
-    for (std::string c; std::getline(cells, c, ',') && k < columns.size(); ++k) row[columns[k]] = c;
-    if (row.count("epoch") && std::stoi(row["epoch"]) < epoch) earlier_rows_.push_back(std::move(row));
-  }
+std::optional<std::string> HistorySink::save_state(bool mid_epoch) {
+  if (mid_epoch) return std::nullopt;  // the model replays the interrupted epoch's results to us
+  pipeline::StateWriter w;
+  history_.save(w);
+  w.str(last_predictions_);
+  return w.take();
+}
+
+void HistorySink::restore_state(const std::string& state) {
+  pipeline::StateReader r(state);
+  history_.load(r);
+  last_predictions_ = r.str();
+  r.expect_end();
+  // Rows an interrupted run wrote after its last saved state are dropped here, and written again.
+  write_file_atomically(csv_path_, csv());
+  write_file_atomically(json_path_, json(false, false));
 }
 
 std::string HistorySink::csv() const {
@@ -67,11 +76,6 @@ std::string HistorySink::csv() const {
   std::string out = "epoch";
   for (const auto& n : names) out += "," + n;
   out += ",lr,seconds\n";
-  for (const auto& row : earlier_rows_) {
-    out += row.count("epoch") ? row.at("epoch") : "";
-    for (const auto& n : names) out += "," + (row.count(n) ? row.at(n) : std::string());
-    out += "," + (row.count("lr") ? row.at("lr") : std::string()) + "," + (row.count("seconds") ? row.at("seconds") : std::string()) + "\n";
-  }
   char buf[64];
   for (const auto& row : history_.rows()) {
     out += std::to_string(row.epoch - 1);  // CSVLogger counts epochs from 0
@@ -97,18 +101,6 @@ std::string HistorySink::json(bool finished, bool interrupted) const {
   w.field("finished", finished).field("interrupted", interrupted);
   const auto names = history_.metric_names();
   w.key("history").begin_array();
-  for (const auto& row : earlier_rows_) {
-    w.begin_object();
-    for (const auto& [column, value] : row) {
-      char* end = nullptr;
-      const double number = std::strtod(value.c_str(), &end);
-      if (column == "epoch")
-        w.field("epoch", std::stoi(value) + 1);
-      else if (end != value.c_str() && *end == '\0')
-        w.field(column, number);
-    }
-    w.end_object();
-  }
   for (const auto& row : history_.rows()) {
     w.begin_object().field("epoch", row.epoch);
     for (const auto& n : names) w.field(n, history_.metric(row, n));

@@ -13,11 +13,13 @@ class HistorySink : public pipeline::Processor {
  public:
   explicit HistorySink(const pipeline::Params& params);
   void prepare(const pipeline::RunContext& context) override;
+  std::vector<std::filesystem::path> output_files(const std::filesystem::path& output_dir) const override;
   void consume(const pipeline::Payload& input, std::string_view, pipeline::Emitter&) override;
   void on_epoch_end(int epoch, pipeline::Emitter&) override;
   void finish(bool interrupted, pipeline::Emitter&) override;
-  // A resumed run keeps the rows its history.csv already has for the epochs before `epoch`.
-  void continue_from(int epoch) override;
+  // The closed epochs' rows and the last epoch's predictions; a resumed run rewrites its files from them.
+  std::optional<std::string> save_state(bool mid_epoch) override;
+  void restore_state(const std::string& state) override;
   std::string csv() const;
   std::string json(bool finished, bool interrupted) const;
 
@@ -27,7 +29,6 @@ class HistorySink : public pipeline::Processor {
   bool write_predictions_;
   EpochHistory history_;
   pipeline::RunContext context_;
-  std::vector<std::map<std::string, std::string>> earlier_rows_;  // from a resumed run's CSV, by column
   std::string predictions_;  // rows of the evaluated streams in the current epoch
   std::string last_predictions_;
 };

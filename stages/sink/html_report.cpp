@@ -39,6 +39,10 @@ HtmlReportSink::HtmlReportSink(const pipeline::Params& p)
       max_images_(static_cast<std::size_t>(p.get_int("max_images"))),
       history_(p.get_string("train_stream")) {}
 
+std::vector<std::filesystem::path> HtmlReportSink::output_files(const std::filesystem::path& output_dir) const {
+  return {output_path(path_param_, output_dir, "report.html")};
+}
+
 void HtmlReportSink::prepare(const pipeline::RunContext& context) {
   context_ = context;
   path_ = output_path(path_param_, context.output_dir, "report.html");
@@ -81,6 +85,33 @@ void HtmlReportSink::on_epoch_end(int, pipeline::Emitter&) {
   }
   wrong_.clear();
   wrong_count_ = 0;
+}
+
+std::optional<std::string> HtmlReportSink::save_state(bool mid_epoch) {
+  if (mid_epoch) return std::nullopt;  // the model replays the interrupted epoch's results to us
+  pipeline::StateWriter w;
+  history_.save(w);
+  w.u64(last_wrong_count_).u64(last_wrong_.size());
+  for (const Misclassified& m : last_wrong_)
+    w.i64(m.index).i64(m.label).i64(m.predicted).f64(m.confidence).str(m.png);
+  return w.take();
+}
+
+void HtmlReportSink::restore_state(const std::string& state) {
+  pipeline::StateReader r(state);
+  history_.load(r);
+  last_wrong_count_ = r.u64();
+  last_wrong_.clear();
+  for (std::size_t n = r.count(40); n > 0; --n) {
+    Misclassified m;
+    m.index = r.i64();
+    m.label = static_cast<int>(r.i64());
+    m.predicted = static_cast<int>(r.i64());
+    m.confidence = static_cast<float>(r.f64());
+    m.png = r.str();
+    last_wrong_.push_back(std::move(m));
+  }
+  r.expect_end();
 }
 
 std::string HtmlReportSink::render(const pipeline::Profile& profile, bool interrupted) const {

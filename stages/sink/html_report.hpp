@@ -20,10 +20,14 @@ class HtmlReportSink : public pipeline::Processor {
  public:
   explicit HtmlReportSink(const pipeline::Params& params);
   void prepare(const pipeline::RunContext& context) override;
+  std::vector<std::filesystem::path> output_files(const std::filesystem::path& output_dir) const override;
   void consume(const pipeline::Payload& input, std::string_view, pipeline::Emitter&) override;
   void on_epoch_end(int epoch, pipeline::Emitter&) override;
   void finish(bool interrupted, pipeline::Emitter&) override;
   std::string render(const pipeline::Profile& profile, bool interrupted) const;
+  // The closed epochs and the last epoch's misclassified images: all the report is drawn from.
+  std::optional<std::string> save_state(bool mid_epoch) override;
+  void restore_state(const std::string& state) override;
 
  private:
   std::string path_param_;

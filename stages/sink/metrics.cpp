@@ -16,6 +16,33 @@ void StreamStats::add(const BatchResult& r) {
   learning_rate = r.learning_rate;
 }
 
+void StreamStats::save(pipeline::StateWriter& w) const {
+  w.f64(loss_sum).u64(samples).u64(correct).u64(batches).f64(learning_rate);
+}
+
+StreamStats StreamStats::load(pipeline::StateReader& r) {
+  StreamStats s;
+  s.loss_sum = r.f64();
+  s.samples = r.u64();
+  s.correct = r.u64();
+  s.batches = r.u64();
+  s.learning_rate = r.f64();
+  return s;
+}
+
+void ConfusionMatrix::save(pipeline::StateWriter& w) const {
+  w.u64(classes_);
+  for (std::uint64_t count : counts_) w.u64(count);
+}
+
+ConfusionMatrix ConfusionMatrix::load(pipeline::StateReader& r) {
+  const std::size_t classes = r.count(8);
+  if (classes * classes > r.remaining() / 8) throw pipeline::StateError("damaged: bad class count");
+  ConfusionMatrix m(classes);
+  for (std::uint64_t& count : m.counts_) count = r.u64();
+  return m;
+}
+
 void ConfusionMatrix::add(int truth, int predicted) {
   if (truth < 0 || predicted < 0 || static_cast<std::size_t>(truth) >= classes_ ||
       static_cast<std::size_t>(predicted) >= classes_)

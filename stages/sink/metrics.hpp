@@ -10,6 +10,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "model/results.hpp"
+#include "pipeline/state_codec.hpp"
 
 namespace stages {
 
@@ -22,6 +23,8 @@ struct StreamStats {
   void add(const BatchResult& r);
   double loss() const { return samples ? loss_sum / static_cast<double>(samples) : 0.0; }
   double accuracy() const { return samples ? static_cast<double>(correct) / static_cast<double>(samples) : 0.0; }
+  void save(pipeline::StateWriter& w) const;
+  static StreamStats load(pipeline::StateReader& r);
 };
 
 struct ClassScores {
@@ -43,6 +46,8 @@ class ConfusionMatrix {
   double accuracy() const;
   std::string report(int digits = 4) const;  // classification_report
   std::string table() const;                 // the matrix, rows = true class
+  void save(pipeline::StateWriter& w) const;
+  static ConfusionMatrix load(pipeline::StateReader& r);
 
  private:
   std::size_t classes_;
@@ -59,6 +64,7 @@ class EpochTracker {
   // Confusion matrix of each evaluated (non-training) stream in the current epoch.
   const std::map<std::string, ConfusionMatrix>& confusion() const { return confusion_; }
   const std::map<std::string, ConfusionMatrix>& last_confusion() const { return last_confusion_; }
+  void restore_last_confusion(std::map<std::string, ConfusionMatrix> matrices) { last_confusion_ = std::move(matrices); }
 
  private:
   std::map<std::string, StreamStats> current_;

@@ -5,7 +5,6 @@
 #include <array>
 #include <chrono>
 #include <cstring>
-#include <fstream>
 
 #include "common/output_file.hpp"
 #include "pipeline/registry.hpp"
@@ -105,29 +104,71 @@ std::string event_scalar(double wall_time, std::int64_t step, const std::string&
 TensorBoardSink::TensorBoardSink(const pipeline::Params& p)
     : logdir_param_(p.get_string("logdir")), history_(p.get_string("train_stream")) {}
 
+std::vector<std::filesystem::path> TensorBoardSink::output_files(const std::filesystem::path& output_dir) const {
+  return {output_path(logdir_param_, output_dir, "logs")};  // the folder: its event files are this sink's
+}
+
 void TensorBoardSink::prepare(const pipeline::RunContext& context) {
   logdir_ = output_path(logdir_param_, context.output_dir, "logs");
   char host[256] = "localhost";
   gethostname(host, sizeof host - 1);
-  const double start = now_seconds();
-  for (const char* run : {"train", "validation"}) {
-    const auto path = logdir_ / run /
-                      ("events.out.tfevents." + std::to_string(static_cast<long long>(start)) + "." + host + ".pipeline");
-    ensure_writable_folder(path);
-    files_[run] = path;
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << tfrecord(event_file_version(start));
-    if (!out) throw std::runtime_error("cannot write " + path.string());
-  }
+  // The pid, as TensorFlow does: a file name unique per writer.
+  file_name_ = "events.out.tfevents." + std::to_string(static_cast<long long>(now_seconds())) + "." + host + "." +
+               std::to_string(::getpid()) + ".pipeline";
+  for (const char* run : {"train", "validation"}) ensure_writable_folder(logdir_ / run / file_name_);
+  // A new run replaces the event files an earlier run in this folder wrote, as it replaces history.csv: one
+  // run's curves per logdir. A resumed run continues them instead (restore_state).
+  if (!context.resuming) remove_earlier_event_files();
   history_.start();
+}
+
+void TensorBoardSink::remove_earlier_event_files() const {
+  std::error_code ec;
+  for (const auto& folder : std::filesystem::directory_iterator(logdir_, ec)) {
+    if (!folder.is_directory(ec)) continue;
+    for (const auto& file : std::filesystem::directory_iterator(folder.path(), ec)) {
+      const std::string name = file.path().filename().string();
+      if (name.rfind("events.out.tfevents.", 0) == 0 && name.size() > 9 && name.substr(name.size() - 9) == ".pipeline")
+        std::filesystem::remove(file.path(), ec);
+    }
+  }
+}
+
+std::optional<std::string> TensorBoardSink::save_state(bool mid_epoch) {
+  if (mid_epoch) return std::nullopt;
+  pipeline::StateWriter w;
+  w.u64(files_.size());
+  for (const auto& [run, path] : files_) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) throw std::runtime_error("cannot read the size of " + path.string() + ": " + ec.message());
+    w.str(run).str(path.string()).u64(size);
+  }
+  return w.take();
+}
+
+void TensorBoardSink::restore_state(const std::string& state) {
+  pipeline::StateReader r(state);
+  std::map<std::string, std::filesystem::path> files;
+  for (std::size_t n = r.count(24); n > 0; --n) {
+    const std::string run = r.str();
+    const std::filesystem::path path = r.str();
+    const std::uint64_t size = r.u64();
+    std::error_code ec;
+    const auto now = std::filesystem::file_size(path, ec);
+    if (ec || now < size)
+      throw std::runtime_error("cannot resume the event file " + path.string() + ": it is " +
+                               (ec ? "gone (" + ec.message() + ")" : "shorter than when the run state was saved"));
+    std::filesystem::resize_file(path, size);
+    files[run] = path;
+  }
+  r.expect_end();
+  files_ = std::move(files);
 }
 
 void TensorBoardSink::append(const std::string& run, const std::string& records) {
   // Event files are appended record by record, as TensorFlow does; TensorBoard reads complete records only.
-  std::ofstream out(files_.at(run), std::ios::binary | std::ios::app);
-  out << records;
-  out.flush();
-  if (!out) throw std::runtime_error("cannot write " + files_.at(run).string() + " (disk full?)");
+  pipeline::append_to_file(files_.at(run), records);
 }
 
 void TensorBoardSink::consume(const pipeline::Payload& input, std::string_view, pipeline::Emitter&) {
@@ -144,8 +185,8 @@ void TensorBoardSink::on_epoch_end(int, pipeline::Emitter&) {
     const bool train = stream == history_.train_stream();
     // A single evaluated stream is "validation", as in Keras; several keep their names.
     const std::string run = train ? "train" : (history_.prefix(stream) == "val_" ? "validation" : stream);
-    if (!files_.count(run)) {
-      files_[run] = files_.at("validation").parent_path().parent_path() / run / files_.at("validation").filename();
+    if (!files_.count(run)) {  // a run's file starts with its version record, as TensorFlow's
+      files_[run] = logdir_ / run / file_name_;
       ensure_writable_folder(files_[run]);
       records[run] += tfrecord(event_file_version(t));
     }

@@ -24,13 +24,20 @@ class TensorBoardSink : public pipeline::Processor {
  public:
   explicit TensorBoardSink(const pipeline::Params& params);
   void prepare(const pipeline::RunContext& context) override;
+  std::vector<std::filesystem::path> output_files(const std::filesystem::path& output_dir) const override;
   void consume(const pipeline::Payload& input, std::string_view, pipeline::Emitter&) override;
   void on_epoch_end(int epoch, pipeline::Emitter&) override;
+  // The event files and how long each was at the epoch's end; a resumed run truncates them to that length
+  // (dropping what an interrupted run appended after its last saved state) and appends to them.
+  std::optional<std::string> save_state(bool mid_epoch) override;
+  void restore_state(const std::string& state) override;
 
  private:
   void append(const std::string& run, const std::string& records);
+  void remove_earlier_event_files() const;
   std::string logdir_param_;
   std::filesystem::path logdir_;
+  std::string file_name_;
   EpochHistory history_;
   std::map<std::string, std::filesystem::path> files_;  // per run
 };

@@ -1,6 +1,7 @@
 // The `pipeline` executable as a user runs it: exit codes, messages, shipped configs, a real training run.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -178,12 +179,12 @@ TEST(Cli, UnwritableOutputFolderFailsBeforeTraining) {
   EXPECT_EQ(r.output.find("Epoch 1/1"), std::string::npos) << "failed only after training";
 }
 
-TEST(Cli, ResumeWithoutCheckpointIsAClearError) {
+TEST(Cli, ResumeWithoutRunStateIsAClearError) {
   REQUIRE_MNIST();
   TempDir dir;
   auto r = run("run configs/lenet_mnist_quick.yaml --resume" + mnist_vars() + " --set output_dir=" + dir.file("none"));
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.output.find("no stage found a checkpoint to resume from"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("nothing to resume in " + dir.file("none") + " (no run.state"), std::string::npos) << r.output;
 }
 
 TEST(Cli, DataStagesAloneStreamRealMnistEveryEpoch) {
@@ -194,4 +195,44 @@ TEST(Cli, DataStagesAloneStreamRealMnistEveryEpoch) {
   for (const char* line : {"epoch 1: test 10000 train 60000", "epoch 2: test 10000 train 60000", "epoch 1: test 79 train 469",
                            "epoch 2: test 79 train 469"})
     EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n" << r.output;
+}
+
+TEST(Cli, ASecondRunOnABusyOutputFolderRefusesAtStart) {
+  REQUIRE_MNIST();
+  TempDir dir;
+  const std::string quick = "run " PIPELINE_SOURCE_DIR "/configs/lenet_mnist_quick.yaml" + mnist_vars() +
+                            " --set epochs=50 --set output_dir=" +
+                            dir.file("out");
+  // The first run goes to the background; the second starts once the first holds the folder.
+  const std::string first = PIPELINE_BINARY " " + quick + " >/dev/null 2>&1 & first=$!; "
+                            "while [ ! -s " + dir.file("out/.pipeline.lock") + " ]; do sleep 0.05; done; ";
+  const auto r = run(quick + " 2>&1; code=$?; kill $first; wait $first; exit $code", first);
+  EXPECT_EQ(r.code, 1) << "[" << r.output << "]";
+  EXPECT_NE(r.output.find("output folder " + dir.file("out") + " is in use by another run (pid "), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("Epoch 1/50"), std::string::npos) << "refused at start, not late";
+}
+
+TEST(Cli, SpecialFilesAsConfigFailAtOnce) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo(dir.file("fifo.yaml").c_str(), 0600), 0);
+  const auto fifo = run("validate " + dir.file("fifo.yaml"), "timeout 20");
+  EXPECT_EQ(fifo.code, 2) << "no hang on a FIFO: " << fifo.output;
+  EXPECT_NE(fifo.output.find("it is a FIFO (named pipe), not a regular file"), std::string::npos) << fifo.output;
+  const auto device = run("run /dev/zero", "timeout 20");
+  EXPECT_EQ(device.code, 2) << device.output;
+  EXPECT_NE(device.output.find("it is a character device, not a regular file"), std::string::npos) << device.output;
+}
+
+TEST(Cli, OutOfMemoryNamesTheLayerNotStdBadAlloc) {
+  REQUIRE_MNIST();
+  TempDir dir;
+  // 2.9 GiB of weights under a 2 GB address-space limit.
+  const auto r = run("run configs/lenet_mnist_quick.yaml" + mnist_vars() + " --set output_dir=" + dir.file("out") +
+                         " --set 'model.layers=[flatten, {dense: {units: 1000000}}, softmax]'",
+                     "ulimit -v 2000000;");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("layer 1 (dense): out of memory for its 785000000 parameters (2.9 GiB of weights"),
+            std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("std::bad_alloc"), std::string::npos) << r.output;
 }

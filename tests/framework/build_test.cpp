@@ -85,8 +85,9 @@ TEST(Validate, MergingDifferentOrderDomainsIsRejected) {
 }
 
 TEST(Validate, SameStageNameTwice) {
-  // yaml-cpp keeps duplicate keys; the second definition is an error rather than silently winning.
-  expect_config_error("stages:\n  a: {type: test_counter}\n  a: {type: test_counter}\n", 3, 3, "already defined");
+  // yaml-cpp keeps the first of duplicate keys; the second definition is an error rather than silently lost.
+  expect_config_error("stages:\n  a: {type: test_counter}\n  a: {type: test_counter}\n", 3, 3,
+                      "duplicate key 'a' (first at line 2)");
 }
 
 TEST(Validate, ValidPipelineResolvesTypesOriginsAndDefaults) {

@@ -81,3 +81,48 @@ TEST(Config, StructuralErrorsNameTheLine) {
   expect_config_error("seed: abc\nstages:\n  a: {type: test_counter}\n", 1, 7, "'seed' must be a non-negative integer");
   expect_config_error("stages:\n  9bad: {type: test_counter}\n", 2, 3, "a stage name is letters");
 }
+
+TEST(Config, DuplicateKeysAreErrorsAtTopLevelAndInsideStages) {
+  expect_config_error("epochs: 2\nstages:\n  s: {type: test_counter}\nepochs: 3\n", 4, 1,
+                      "duplicate key 'epochs' (first at line 1)");
+  expect_config_error("stages:\n  s:\n    type: test_counter\n    count: 3\n    count: 4\n", 5, 5,
+                      "duplicate key 'count' (first at line 4)");
+  expect_config_error("vars: {a: 1, a: 2}\nstages:\n  s: {type: test_counter}\n", 1, 14, "duplicate key 'a'");
+}
+
+TEST(Config, VariablesMayUseVariablesButNotThemselves) {
+  const auto config = pipeline::parse_config(
+      "vars: {root: /data, images: \"${root}/img\", file: \"${images}/x.gz\"}\nname: n\n"
+      "stages:\n  s: {type: test_counter, stream: \"${file}-${name}\"}\n", "t.yaml");
+  EXPECT_EQ(config.stages[0].params.at("stream").value.Scalar(), "/data/img/x.gz-n");
+  expect_config_error("vars: {a: \"x${a}\"}\nstages:\n  s: {type: test_counter}\n", 1, 11,
+                      "variable 'a' refers to itself: ${a} -> ${a}");
+  expect_config_error("vars: {a: \"${b}\", b: \"${c}\", c: \"${a}\"}\nstages:\n  s: {type: test_counter}\n", -1, -1,
+                      "refers to itself: ${a} -> ${b} -> ${c} -> ${a}");
+}
+
+TEST(Config, RunNameMustNameAFolder) {
+  expect_config_error("name: \"\"\nstages:\n  s: {type: test_counter}\n", 1, 7, "'name' is empty");
+  expect_config_error("name: \"  \"\nstages:\n  s: {type: test_counter}\n", 1, 7, "'name' is empty");
+  expect_config_error("name: a/b\nstages:\n  s: {type: test_counter}\n", 1, 7, "must not contain '/'");
+}
+
+TEST(Config, DeepNestingIsNamedAsSuch) {
+  const std::string deep = "stages:\n  s: {type: test_counter, x: " + std::string(3000, '[') + std::string(3000, ']') + "}\n";
+  expect_config_error(deep, 2, -1, "nested more than");
+}
+
+TEST(Config, FilesThatCannotBeReadSayWhy) {
+  try {
+    pipeline::load_config("/nonexistent/pipeline.yaml");
+    ADD_FAILURE();
+  } catch (const pipeline::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot open (No such file or directory)"), std::string::npos) << e.what();
+  }
+  try {
+    pipeline::load_config("/dev/zero");
+    ADD_FAILURE();
+  } catch (const pipeline::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("it is a character device, not a regular file"), std::string::npos) << e.what();
+  }
+}

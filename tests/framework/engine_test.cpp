@@ -5,6 +5,8 @@
 #include <thread>
 
 #include "pipeline/pipeline.hpp"
+#include "support/config_helpers.hpp"
+#include "support/files.hpp"
 #include "support/test_stages.hpp"
 
 using pipeline::Pipeline;
@@ -13,6 +15,7 @@ using test_stages::Recorder;
 namespace {
 
 Pipeline build(const std::string& yaml, std::vector<std::string> overrides = {}) {
+  overrides.push_back(testing_support::scratch_output_dir_override());
   return Pipeline::build(pipeline::parse_config(yaml, "engine.yaml", overrides));
 }
 
@@ -40,7 +43,7 @@ TEST(Engine, ParallelStagesDeliverInSourceOrder) {
 
 TEST(Engine, ParallelTransformReallyRunsConcurrently) {
   auto p = build(kParallelChain);
-  const auto profile = p.run({2, false});
+  const auto profile = p.run(on_threads(2));
   // Two jitter stages sleeping ~150 µs per item on 2 threads: their summed busy time exceeds their share of
   // the wall time only if items overlapped.
   double busy = 0;
@@ -65,7 +68,7 @@ stages:
       "d:train:0", "d:train:2", "d:train:4", "end:train:1", "d:test:0", "d:test:2", "end:test:1", "epoch:1", "finish"};
   for (int threads : {1, 2}) {
     auto p = build(yaml);
-    p.run({threads, false});
+    p.run(on_threads(threads));
     EXPECT_EQ(recorder(p).events, expected) << "threads " << threads;
   }
 }
@@ -80,7 +83,7 @@ stages:
   j2: {type: test_jitter, inputs: [pairs]}
   sink: {type: test_recorder, inputs: [j2]}
 )");
-  p.run({2, false});
+  p.run(on_threads(2));
   // 0,2,4,6,8 → pairs (2, 10, 8) → doubled (4, 20, 16), per epoch.
   const std::vector<std::string> expected = {"d:train:4", "d:train:20", "d:train:16", "end:train:0", "epoch:0",
                                              "d:train:4", "d:train:20", "d:train:16", "end:train:1", "epoch:1", "finish"};
@@ -108,7 +111,7 @@ stages:
   all: {type: test_recorder, inputs: [train, test]}
   only_test: {type: test_recorder, inputs: [test]}
 )");
-  p.run({2, false});
+  p.run(on_threads(2));
   EXPECT_EQ(recorder(p, "all").values.size(), 7u);
   const std::vector<std::string> expected = {"d:test:0", "d:test:1", "d:test:2", "end:test:0", "epoch:0", "finish"};
   EXPECT_EQ(recorder(p, "only_test").events, expected);
@@ -123,7 +126,7 @@ stages:
   j: {type: test_jitter, inputs: [src]}
   sink: {type: test_recorder, inputs: [j], sleep_us: 20}
 )");
-  p.run({2, false});
+  p.run(on_threads(2));
   EXPECT_EQ(recorder(p).values.size(), 3000u);
   // Each item lives as the source's copy and the transform's output: at most 2 per admitted slot, plus the one the
   // source is creating before the limiter says no.
@@ -139,7 +142,7 @@ stages:
   pairs: {type: test_pairs, inputs: [src]}
   sink: {type: test_recorder, inputs: [pairs]}
 )");
-  p.run({2, false});
+  p.run(on_threads(2));
   EXPECT_EQ(recorder(p).values.size(), 51u);
 }
 
@@ -151,7 +154,7 @@ stages:
   sink: {type: test_recorder, inputs: [bad]}
 )");
   try {
-    p.run({2, false});
+    p.run(on_threads(2));
     FAIL() << "expected a StageError";
   } catch (const pipeline::StageError& e) {
     EXPECT_EQ(e.stage(), "bad");
@@ -186,7 +189,7 @@ stages:
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     pipeline::request_stop();
   });
-  p.run({2, false});
+  p.run(on_threads(2));
   stopper.join();
   pipeline::clear_stop_request();
   const auto& events = recorder(p).events;

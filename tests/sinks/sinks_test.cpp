@@ -156,6 +156,88 @@ TEST(History, CsvInCsvLoggerLayoutAndJsonWithRunInformation) {
   EXPECT_EQ(std::count(predictions.begin(), predictions.end(), '\n'), 5) << "header and the last epoch's 4 rows";
 }
 
+// Epoch 0 of feed(), then the sink's state as a durable run saves it.
+std::string state_after_first_epoch(pipeline::Processor& sink) {
+  NullEmitter out;
+  sink.consume(pipeline::Payload::of(result("train", 0, {0, 1, 2, 1}, {0, 1, 1, 1}, 0.5)), "train", out);
+  sink.on_stream_end("train", 0, out);
+  sink.consume(pipeline::Payload::of(result("test", 0, {0, 1, 2, 2}, {0, 0, 0, 1}, 0.8)), "test", out);
+  sink.on_stream_end("test", 0, out);
+  sink.on_epoch_end(0, out);
+  EXPECT_FALSE(sink.save_state(true).has_value()) << "mid-epoch, sinks rely on the model's replay";
+  return *sink.save_state(false);
+}
+
+std::string without_seconds(const std::string& csv) {
+  std::string out;
+  std::istringstream lines(csv);
+  for (std::string line; std::getline(lines, line);) out += line.substr(0, line.rfind(',')) + "\n";
+  return out;
+}
+
+TEST(History, RestoredStateRewritesTheFilesAndEndsAsAnUninterruptedRun) {
+  TempDir straight, resumed;
+  HistorySink whole(params_for("history", "{save_predictions: true}"));
+  whole.prepare(context_in(straight));
+  feed(whole);
+  HistorySink first(params_for("history", "{save_predictions: true}"));
+  first.prepare(context_in(resumed));
+  const std::string state = state_after_first_epoch(first);
+  // The killed run got further than its saved state: its files hold a second row that must go.
+  NullEmitter out;
+  first.consume(pipeline::Payload::of(result("train", 1, {0}, {0}, 0.1)), "train", out);
+  first.on_epoch_end(1, out);
+  HistorySink second(params_for("history", "{save_predictions: true}"));
+  auto context = context_in(resumed);
+  context.resuming = true;
+  second.prepare(context);
+  second.restore_state(state);
+  const std::string rewritten = read(resumed.file("out/history.csv"));
+  EXPECT_EQ(std::count(rewritten.begin(), rewritten.end(), '\n'), 2) << "header and epoch 1's row only";
+  second.continue_from(1);
+  second.consume(pipeline::Payload::of(result("train", 1, {0, 1, 2, 1}, {0, 1, 2, 1}, 0.3)), "train", out);
+  second.on_stream_end("train", 1, out);
+  second.consume(pipeline::Payload::of(result("test", 1, {0, 1, 2, 2}, {0, 1, 0, 1}, 0.7)), "test", out);
+  second.on_stream_end("test", 1, out);
+  second.on_epoch_end(1, out);
+  second.finish(false, out);
+  EXPECT_EQ(without_seconds(read(resumed.file("out/history.csv"))), without_seconds(read(straight.file("out/history.csv"))));
+  EXPECT_EQ(read(resumed.file("out/predictions.csv")), read(straight.file("out/predictions.csv")));
+  HistorySink damaged(params_for("history", ""));
+  damaged.prepare(context);
+  EXPECT_THROW(damaged.restore_state(state.substr(0, state.size() - 3)), pipeline::StateError);
+}
+
+TEST(TensorBoard, RestoredStateTruncatesWhatWasAppendedAfterIt) {
+  TempDir dir;
+  TensorBoardSink first(params_for("tensorboard", ""));
+  first.prepare(context_in(dir));
+  const std::string state = state_after_first_epoch(first);
+  std::map<std::string, std::string> saved;
+  for (const auto& run : {"train", "validation"})
+    for (const auto& f : std::filesystem::directory_iterator(dir.path() / "out/logs" / run)) saved[run] = read(f.path().string());
+  NullEmitter out;
+  first.consume(pipeline::Payload::of(result("train", 1, {0}, {0}, 0.1)), "train", out);
+  first.on_epoch_end(1, out);  // appended after the saved state: a resumed run must drop it
+  TensorBoardSink second(params_for("tensorboard", ""));
+  auto context = context_in(dir);
+  context.resuming = true;
+  second.prepare(context);
+  second.restore_state(state);
+  for (const auto& run : {"train", "validation"}) {
+    std::size_t files = 0;
+    for (const auto& f : std::filesystem::directory_iterator(dir.path() / "out/logs" / run)) {
+      ++files;
+      EXPECT_EQ(read(f.path().string()), saved[run]) << run;
+    }
+    EXPECT_EQ(files, 1u) << run;
+  }
+  // A new (not resumed) run in the folder replaces the earlier run's event files.
+  TensorBoardSink fresh(params_for("tensorboard", ""));
+  fresh.prepare(context_in(dir));
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path() / "out/logs/train"));
+}
+
 TEST(History, UnwritableOutputFolderFailsBeforeTraining) {
   TempDir dir;
   std::ofstream(dir.file("file")) << "x";

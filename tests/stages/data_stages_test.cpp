@@ -76,8 +76,8 @@ struct Epochs {
 
 Epochs run_tiny(const TempDir& dir, int batch_size, int threads, const std::string& extra = "",
                 const std::string& reader_options = "shuffle: true") {
-  auto p = pipeline::Pipeline::build(pipeline::parse_config(pipeline_yaml(dir.path().string(), batch_size, extra, reader_options), "t.yaml"));
-  p.run({threads, false});
+  auto p = pipeline::Pipeline::build(pipeline::parse_config(pipeline_yaml(dir.path().string(), batch_size, extra, reader_options), "t.yaml", {scratch_output_dir_override()}));
+  p.run(on_threads(threads));
   Epochs e;
   e.train.resize(2);
   e.test.resize(2);
@@ -186,6 +186,20 @@ TEST(ShuffleBatcher, DropLastDropsOnlyThePartialBatch) {
   EXPECT_EQ(e.train_sizes[0], (std::vector<std::size_t>(6, 8)));
 }
 
+TEST(ShuffleBatcher, DropLastThatDropsEverySampleIsAnError) {
+  TempDir dir;
+  write_tiny_mnist(dir.file("ti"), dir.file("tl"), 50, true);
+  write_tiny_mnist(dir.file("ei"), dir.file("el"), 20, true);
+  try {
+    run_tiny(dir, 64, 2, ", drop_last: true");
+    FAIL() << "an epoch without a batch passed";
+  } catch (const pipeline::StageError& e) {
+    EXPECT_NE(std::string(e.what()).find("stage 'batches': stream 'train' has 50 samples in epoch 1, fewer than "
+                                         "batch_size 64, and drop_last drops them all"),
+              std::string::npos) << e.what();
+  }
+}
+
 TEST(ShuffleBatcher, SourceShuffleIsRoughlyUniform) {
   // Over many epochs every sample should land in the first position about equally often.
   TempDir dir;
@@ -195,7 +209,7 @@ TEST(ShuffleBatcher, SourceShuffleIsRoughlyUniform) {
       "epochs: 2000\nstages:\n  train: {type: idx_reader, shuffle: true, images: " + dir.file("ti") + ", labels: " +
           dir.file("tl") + "}\n  s: {type: scale, inputs: train}\n  h: {type: one_hot, inputs: s}\n"
           "  b: {type: shuffle_batcher, inputs: h, batch_size: 10}\n  sink: {type: test_batch_recorder, inputs: b}\n",
-      "u.yaml"));
+      "u.yaml", {scratch_output_dir_override()}));
   p.run();
   std::vector<int> first(10);
   for (const auto& b : dynamic_cast<BatchRecorder&>(p.stage("sink")).batches) ++first[static_cast<std::size_t>(b.indices[0])];
@@ -241,7 +255,7 @@ TEST(DataPipeline, RealMnistStreamsEveryImageEachEpoch) {
       "  aug: {type: augment, inputs: [train, test]}\n"
       "  scale: {type: scale, inputs: aug}\n  hot: {type: one_hot, inputs: scale}\n"
       "  batches: {type: shuffle_batcher, inputs: hot}\n  sink: {type: test_batch_recorder, inputs: batches}\n",
-      "mnist.yaml"));
+      "mnist.yaml", {scratch_output_dir_override()}));
   p.run();
   std::map<std::pair<int, std::string>, std::size_t> samples;
   for (const auto& b : dynamic_cast<BatchRecorder&>(p.stage("sink")).batches) samples[{b.epoch, b.stream}] += b.size();

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include "io/idx_file.hpp"
 #include "io/idx_reader.hpp"
 #include "support/files.hpp"
@@ -70,6 +72,63 @@ TEST(IdxFile, TruncatedAndCorruptGzip) {
   auto garbage = gz;
   for (std::size_t i = 10; i < garbage.size() - 8; ++i) garbage[i] = 0xFF;
   EXPECT_NE(error_of(garbage).find("gzip"), std::string::npos) << error_of(garbage);
+}
+
+TEST(IdxFile, ConcatenatedGzipMembersReadAsOneStream) {
+  // What `cat a.gz b.gz > c.gz` makes and zcat reads: the header in one member, the data split over others.
+  const auto raw = valid_images();
+  const std::size_t cuts[] = {0, 6, 16, raw.size()};
+  std::vector<std::uint8_t> members;
+  for (std::size_t i = 0; i + 1 < std::size(cuts); ++i) {
+    const auto member = gzip(std::vector<std::uint8_t>(raw.begin() + cuts[i], raw.begin() + cuts[i + 1]));
+    members.insert(members.end(), member.begin(), member.end());
+  }
+  const auto a = parse_idx(members, "f", 3);
+  EXPECT_EQ(a.data, (std::vector<std::uint8_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_TRUE(a.warnings.empty());
+  // More data in a later member than the header declares is still an error.
+  auto extra = members;
+  const auto more = gzip({9});
+  extra.insert(extra.end(), more.begin(), more.end());
+  EXPECT_NE(error_of(extra).find("more data than the header declares"), std::string::npos) << error_of(extra);
+}
+
+TEST(IdxFile, TrailingBytesAfterTheLastMemberAreIgnoredAsGzipDoes) {
+  auto padded = gzip(valid_images());
+  padded.insert(padded.end(), 512, 0);  // zeros: block padding, ignored silently
+  EXPECT_TRUE(parse_idx(padded, "f", 3).warnings.empty());
+  auto garbage = gzip(valid_images());
+  for (std::uint8_t b : {'j', 'u', 'n', 'k'}) garbage.push_back(b);
+  const auto a = parse_idx(garbage, "f", 3);
+  EXPECT_EQ(a.data.size(), 8u);
+  ASSERT_EQ(a.warnings.size(), 1u);
+  EXPECT_EQ(a.warnings[0], "f: decompression OK, 4 bytes of trailing garbage ignored (as gzip does)");
+}
+
+TEST(IdxFile, SpecialFilesAreRefused) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo(dir.file("fifo").c_str(), 0600), 0);
+  for (const std::string& path : {dir.file("fifo"), std::string("/dev/zero"), dir.path().string()}) {
+    try {
+      stages::read_idx_file(path, 3);
+      ADD_FAILURE() << path;
+    } catch (const IdxError& e) {
+      EXPECT_NE(std::string(e.what()).find(path + ": it is a"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(IdxReader, AnEmptyDataSetIsAnError) {
+  TempDir dir;
+  write_file(dir.file("i"), idx_bytes({0, 2, 2}, {}));
+  write_file(dir.file("l"), idx_bytes({0}, {}));
+  try {
+    stages::load_labeled_images(dir.file("i"), dir.file("l"), 10, 0);
+    FAIL();
+  } catch (const IdxError& e) {
+    EXPECT_NE(std::string(e.what()).find("the data set is empty (the header declares 0 images)"), std::string::npos);
+  }
 }
 
 TEST(IdxFile, MissingFileNamesThePath) {

@@ -391,6 +391,38 @@ TEST(ModelStage, NonFiniteLossStopsNamingEpochAndBatch) {
     FAIL() << "trained on NaN";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("at epoch 3, batch 7 of stream 'train'"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("lower the learning rate"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("training diverged with sgd(learning_rate=0.01"), std::string::npos) << e.what();
   }
+  b.x(0, 0, 0, 0) = std::numeric_limits<float>::infinity();
+  try {
+    model.consume(pipeline::Payload::of(b), "test", out);
+    FAIL() << "evaluated infinite input";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("the input batch holds a non-finite value (inf at element 0)"),
+              std::string::npos) << e.what();
+  }
+}
+
+TEST(ModelStage, AnEpochWithoutATrainBatchIsAnError) {
+  auto p = pipeline::Pipeline::build(pipeline::parse_config(
+      model_config("input_shape: [2, 2, 1], layers: [flatten, {dense: {units: 3}}]"), "empty.yaml"));
+  auto& model = dynamic_cast<stages::SequentialModel&>(p.stage("m"));
+  class Null : public pipeline::Emitter {
+    void emit(pipeline::Payload) override {}
+  } out;
+  try {
+    model.on_epoch_end(0, out);
+    FAIL() << "an epoch that trained nothing passed";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("epoch 1 trained on no batch: no batch of the train stream 'train' reached "
+                                         "the model (no stream did)"),
+              std::string::npos) << e.what();
+  }
+}
+
+TEST(ModelStage, SettingsThatCannotWorkAreConfigErrors) {
+  expect_config_error(model_config("layers: [flatten, {dense: {units: 10}}], optimizer: {type: adam, epsilon: 0}"), -1, -1,
+                      "optimizer (adam): parameter 'epsilon': must be > 0, got 0");
+  expect_config_error(model_config("layers: [flatten, {dense: {units: 100000000000}}]"), -1, -1,
+                      "(weights, gradients, optimizer state), more than this machine's");
 }

@@ -5,6 +5,12 @@
 
 #include "pipeline/pipeline.hpp"
 
+inline pipeline::RunOptions on_threads(int threads) {
+  pipeline::RunOptions options;
+  options.threads = threads;
+  return options;
+}
+
 // Builds a pipeline from YAML text; expects a ConfigError at line:col whose text contains `needle`.
 inline void expect_config_error(const std::string& yaml, int line, int column, const std::string& needle,
                                 const std::vector<std::string>& overrides = {}) {

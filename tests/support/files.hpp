@@ -30,6 +30,14 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// --set output_dir=... for a pipeline run inside a test: a fresh folder per call (runs hold a lock on their
+// output folder, so tests running in parallel must not share one), removed when the test process ends.
+inline std::string scratch_output_dir_override() {
+  static TempDir root;
+  static int runs = 0;
+  return "output_dir=" + (root.path() / ("run" + std::to_string(++runs))).string();
+}
+
 inline void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v) {
   for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(v >> s));
 }

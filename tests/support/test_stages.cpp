@@ -133,6 +133,38 @@ StageSpec recorder_spec() {
   return s;
 }
 
+StageSpec summer_spec() {
+  StageSpec s;
+  s.type = "test_summer";
+  s.summary = "test sink: sums its inputs over the run, durably";
+  s.kind = StageKind::Processor;
+  s.input = "int";
+  s.create = [](const Params&) { return std::make_unique<Summer>(); };
+  return s;
+}
+
+// Declares one output file (writes nothing): for the one-writer-per-file check.
+class FileWriter : public Processor {
+ public:
+  explicit FileWriter(const Params& p) : path_(p.get_string("path")) {}
+  void consume(const Payload&, std::string_view, Emitter&) override {}
+  std::vector<std::filesystem::path> output_files(const std::filesystem::path&) const override { return {path_}; }
+
+ private:
+  std::string path_;
+};
+
+StageSpec file_writer_spec() {
+  StageSpec s;
+  s.type = "test_file_writer";
+  s.summary = "test sink: declares an output file";
+  s.kind = StageKind::Processor;
+  s.input = kAnyType;
+  s.params = {required_param("path", ParamType::String, "the file")};
+  s.create = [](const Params& p) { return std::make_unique<FileWriter>(p); };
+  return s;
+}
+
 StageSpec text_source_spec() {
   StageSpec s;
   s.type = "test_text_source";
@@ -145,6 +177,21 @@ StageSpec text_source_spec() {
 }
 
 }  // namespace
+
+void Summer::consume(const pipeline::Payload& input, std::string_view, pipeline::Emitter&) {
+  sum += input.get<Tracked>().value;
+}
+void Summer::on_epoch_end(int, pipeline::Emitter&) { ++epochs_seen; }
+std::optional<std::string> Summer::save_state(bool mid_epoch) {
+  if (mid_epoch) return std::nullopt;
+  return std::to_string(sum) + " " + std::to_string(epochs_seen);
+}
+void Summer::restore_state(const std::string& state) {
+  const auto space = state.find(' ');
+  sum = std::stoll(state.substr(0, space));
+  epochs_seen = std::stoi(state.substr(space + 1));
+  restored_epochs.push_back(epochs_seen);
+}
 
 void Recorder::consume(const pipeline::Payload& input, std::string_view stream, pipeline::Emitter&) {
   const int v = input.get<Tracked>().value;
@@ -167,3 +214,5 @@ PIPELINE_REGISTER_STAGE(test_stages::jitter_spec())
 PIPELINE_REGISTER_STAGE(test_stages::pairs_spec())
 PIPELINE_REGISTER_STAGE(test_stages::recorder_spec())
 PIPELINE_REGISTER_STAGE(test_stages::text_source_spec())
+PIPELINE_REGISTER_STAGE(test_stages::summer_spec())
+PIPELINE_REGISTER_STAGE(test_stages::file_writer_spec())

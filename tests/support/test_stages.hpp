@@ -2,6 +2,7 @@
 // Tiny stages for testing the engine: integers flow from a counter source through transforms to a recorder.
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,18 @@ class Recorder : public pipeline::Processor {
 
  private:
   int sleep_us_;
+};
+
+// Sums every value it sees over the whole run and keeps that sum in the run state (a durable stage).
+class Summer : public pipeline::Processor {
+ public:
+  void consume(const pipeline::Payload& input, std::string_view, pipeline::Emitter&) override;
+  void on_epoch_end(int epoch, pipeline::Emitter&) override;
+  std::optional<std::string> save_state(bool mid_epoch) override;
+  void restore_state(const std::string& state) override;
+  long long sum = 0;
+  int epochs_seen = 0;
+  std::vector<int> restored_epochs;  // epochs_seen values handed back by restore_state
 };
 
 }  // namespace test_stages

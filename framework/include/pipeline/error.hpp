@@ -38,4 +38,8 @@ class StageError : public std::runtime_error {
   std::string message_;
 };
 
+// What a caught exception says to a user: its message, except for the standard library's bare names
+// ("std::bad_alloc") which are replaced by what happened.
+std::string describe_exception(const std::exception& e);
+
 }  // namespace pipeline

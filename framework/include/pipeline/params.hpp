@@ -22,10 +22,12 @@ struct ParamSpec {
   bool required = false;
   YAML::Node default_value;  // used when not required and not given
   std::optional<double> min_value;
+  bool min_exclusive = false;  // the minimum itself is not allowed (e.g. an epsilon that divides)
   std::optional<double> max_value;
   std::vector<std::string> choices;
 
   ParamSpec& min(double v) { min_value = v; return *this; }
+  ParamSpec& above(double v) { min_value = v; min_exclusive = true; return *this; }
   ParamSpec& max(double v) { max_value = v; return *this; }
   ParamSpec& one_of(std::vector<std::string> values) { choices = std::move(values); return *this; }
   std::string default_text() const;  // as shown by `pipeline stages`

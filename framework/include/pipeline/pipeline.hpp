@@ -1,6 +1,7 @@
 #pragma once
 // A validated pipeline: stages created from the registry, wired and type-checked. Building one never
 // touches data; running it builds the oneTBB flow graph.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,7 +30,9 @@ struct StageNode {
 struct RunOptions {
   int threads = 0;  // overrides the config when > 0
   bool profile = false;
-  bool resume = false;  // continue from the stages' newest checkpoint (see Stage::restore)
+  bool resume = false;  // continue from <output_dir>/run.state (see Processor::save_state)
+  // Called once the run holds its output folder, before any stage prepares (e.g. to print a banner).
+  std::function<void()> on_start;
 };
 
 class Pipeline {

@@ -20,6 +20,9 @@ struct Profile {
   double wall_seconds = 0;
   int threads = 0;
   std::vector<StageProfile> stages;
+  int state_saves = 0;             // run states written (see Processor::save_state)
+  double state_save_seconds = 0;   // their encoding and writing, flushed to the disk
+  std::uint64_t state_bytes = 0;   // the last one's size
   std::string table() const;
 };
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pipeline/payload.hpp"
 #include "pipeline/profile.hpp"
@@ -22,6 +23,7 @@ struct RunContext {
   std::uint64_t seed = 0;
   int epochs = 1;
   int first_epoch = 0;  // > 0 when a run resumes
+  bool resuming = false;  // `--resume`: prepare() must keep what the run wrote before (restore_state follows)
   int threads = 1;
   std::filesystem::path output_dir;
   const std::atomic<bool>* stop_requested = nullptr;  // set on SIGINT/SIGTERM
@@ -35,13 +37,15 @@ class Stage {
   virtual ~Stage() = default;
   // Heavy set-up (I/O, allocation) happens here, not in the constructor, so `pipeline validate` stays cheap.
   virtual void prepare(const RunContext&) {}
+  // The files the stage writes, given the run's output folder: two stages writing one file is a config error,
+  // found when the pipeline is built.
+  virtual std::vector<std::filesystem::path> output_files(const std::filesystem::path& /*output_dir*/) const {
+    return {};
+  }
   // Optional human-readable description shown by `pipeline validate` and at the start of a run
   // (e.g. a model's layer table).
   virtual std::string summary() const { return {}; }
-  // `pipeline run --resume`, first call: a stage that keeps checkpoints restores its newest one and returns
-  // the epoch the run continues from (it may be mid-way through that epoch).
-  virtual std::optional<int> restore(const RunContext&) { return std::nullopt; }
-  // Second call, on every stage: the run continues from `epoch` (e.g. a history sink keeps earlier rows).
+  // `pipeline run --resume`, after every processor restored its state: the run continues from `epoch`.
   virtual void continue_from(int /*epoch*/) {}
 };
 
@@ -80,6 +84,16 @@ class Processor : public Stage {
   virtual void finish(bool /*interrupted*/, Emitter&) {}
   // How many inputs the stage may hold before emitting; the engine's in-flight bound must exceed it.
   virtual std::size_t max_buffered_inputs() const { return 0; }
+
+  // Durable runs. When every processor has ended an epoch, the engine writes what each returned here for that
+  // epoch into one file (<output_dir>/run.state), and `pipeline run --resume` hands it back to restore_state
+  // before the run continues. Asked in the stage's own thread: after on_epoch_end (mid_epoch false), and when
+  // a run is interrupted, after finish (mid_epoch true; return nullopt unless the stage can continue from the
+  // middle of an epoch, and its end-of-epoch state is kept). Files a stage writes for an epoch must be on disk
+  // before it returns that epoch's state: the run state is the record of what is done, and a stage restored
+  // from it rewrites or truncates its files to match.
+  virtual std::optional<std::string> save_state(bool /*mid_epoch*/) { return std::nullopt; }
+  virtual void restore_state(const std::string& /*state*/) {}
 };
 
 }  // namespace pipeline

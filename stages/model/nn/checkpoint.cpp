@@ -5,9 +5,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "common/output_file.hpp"
+#include "pipeline/files.hpp"
 
 namespace nn {
 namespace {
@@ -199,6 +199,7 @@ Checkpoint decode_checkpoint(const std::vector<std::uint8_t>& bytes, const std::
 void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
   const std::vector<std::uint8_t> bytes = encode_checkpoint(checkpoint);
   try {
+    stages::ensure_writable_folder(path);  // the model is worth a folder made again if it was deleted
     stages::write_file_atomically(path, std::string(bytes.begin(), bytes.end()));
   } catch (const std::runtime_error& e) {
     throw CheckpointError(std::string("saving checkpoint: ") + e.what());
@@ -206,10 +207,12 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CheckpointError(path + ": cannot open checkpoint (" + std::strerror(errno) + ")");
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return decode_checkpoint(bytes, path);
+  constexpr std::uint64_t kMaxCheckpointBytes = std::uint64_t{16} << 30;
+  try {
+    return decode_checkpoint(pipeline::read_regular_file_bytes(path, "checkpoint", kMaxCheckpointBytes), path);
+  } catch (const pipeline::FileError& e) {
+    throw CheckpointError(e.what());
+  }
 }
 
 }  // namespace nn

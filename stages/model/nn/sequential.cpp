@@ -1,6 +1,10 @@
 #include "model/nn/sequential.hpp"
 
 #include <cstdio>
+#include <new>
+#include <stdexcept>
+
+#include "pipeline/files.hpp"
 
 namespace nn {
 
@@ -8,7 +12,16 @@ void Sequential::add(std::unique_ptr<Layer> layer) { layers_.push_back(std::move
 
 void Sequential::initialize(std::uint64_t seed) {
   std::mt19937_64 rng(seed);
-  for (auto& layer : layers_) layer->initialize(rng);
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    try {
+      layers_[i]->initialize(rng);
+    } catch (const std::bad_alloc&) {
+      throw std::runtime_error("layer " + std::to_string(i) + " (" + layers_[i]->type() + "): out of memory for its " +
+                               std::to_string(layers_[i]->parameter_count()) + " parameters (" +
+                               pipeline::human_bytes(4.0 * static_cast<double>(layers_[i]->parameter_count())) +
+                               " of weights, as much again for their gradients)");
+    }
+  }
 }
 
 // The caller's x is the first layer's input as it is (no copy); it must outlive backward().

@@ -1,5 +1,7 @@
 #include "model/nn/trainer.hpp"
 
+#include <algorithm>
+
 #include <cmath>
 #include <stdexcept>
 
@@ -17,15 +19,23 @@ Trainer::Trainer(std::unique_ptr<Sequential> network, std::unique_ptr<Optimizer>
   use_single_threaded_blas();  // layers split their work over TBB's threads; BLAS must not start its own
 }
 
+// Why the loss is not a number: bad input (then the data is to blame), else the training diverged with the
+// optimizer's settings, named in full (a learning rate is not always the culprit).
+std::string Trainer::non_finite_loss(const Tensor& x, double loss, double learning_rate) const {
+  const auto bad = std::find_if(x.begin(), x.end(), [](float v) { return !std::isfinite(v); });
+  if (bad != x.end())
+    return "the input batch holds a non-finite value (" + std::to_string(*bad) + " at element " +
+           std::to_string(bad - x.begin()) + "): check the data and the transforms before the model";
+  return "loss is " + std::to_string(loss) + ": training diverged with " + optimizer_->description(learning_rate) +
+         " (lower the learning rate, or check the optimizer's other settings)";
+}
+
 StepResult Trainer::pass(const Tensor& x, const Tensor& y, int epoch, std::uint64_t seed, bool training) {
   StepResult r;
   r.learning_rate = learning_rate(epoch);
   const Tensor& logits = network_->forward(x, PassContext{training, seed});
   LossResult loss = softmax_cross_entropy(logits, y, probabilities_, training ? &grad_ : nullptr);
-  if (!std::isfinite(loss.loss))
-    throw std::runtime_error("loss is " + std::to_string(loss.loss) +
-                             "; training diverged: lower the learning rate (now " + std::to_string(r.learning_rate) +
-                             ")");
+  if (!std::isfinite(loss.loss)) throw std::runtime_error(non_finite_loss(x, loss.loss, r.learning_rate));
   if (training) {
     network_->backward(grad_);
     optimizer_->step(network_->parameters(), r.learning_rate);

@@ -44,6 +44,7 @@ class Trainer {
   TrainingPosition restore(const Checkpoint& checkpoint, const std::string& name);
 
  private:
+  std::string non_finite_loss(const Tensor& x, double loss, double learning_rate) const;
   StepResult pass(const Tensor& x, const Tensor& y, int epoch, std::uint64_t seed, bool training);
 
   std::unique_ptr<Sequential> network_;

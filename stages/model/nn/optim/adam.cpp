@@ -61,7 +61,8 @@ OptimizerSpec adam_spec() {
   spec.params = common_optimizer_params(0.001);
   spec.params.push_back(pipeline::float_param("beta1", 0.9, "decay of the mean of gradients").min(0).max(0.99999));
   spec.params.push_back(pipeline::float_param("beta2", 0.999, "decay of the mean of squared gradients").min(0).max(0.9999999));
-  spec.params.push_back(pipeline::float_param("epsilon", 1e-7, "added to the root of the second moment").min(0).max(1));
+  spec.params.push_back(pipeline::float_param("epsilon", 1e-7, "added to the root of the second moment; > 0, or a "
+                                                                "zero second moment divides by zero").above(0).max(1));
   spec.create = [](const pipeline::Params& p) {
     AdamOptions o;
     o.beta1 = p.get_float("beta1");
