@@ -21,8 +21,8 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  run CONFIG [--set KEY=VALUE]... [--threads N] [--profile] [--resume]\n"
-    "                        validate CONFIG, then run it; --resume continues an interrupted run from\n"
-    "                        its newest checkpoint\n"
+    "                        validate CONFIG, then run it; --resume continues a stopped or killed run\n"
+    "                        from <output_dir>/run.state (saved at the end of every epoch)\n"
     "  validate CONFIG [--set KEY=VALUE]...\n"
     "                        check CONFIG without running it (types, parameters, wiring)\n"
     "  stages [TYPE]         list every stage type with its parameters, defaults and docs\n"
@@ -30,7 +30,7 @@ const char* kUsage =
     "  --help, --version\n"
     "\n"
     "KEY is STAGE.PARAM (STAGE.PARAM.SUB for maps), vars.NAME, or a top-level setting\n"
-    "(seed, epochs, threads, buffer, output_dir, name). VALUE is YAML: 0.01, true, [1, 2].\n"
+    "(seed, epochs, threads, buffer, output_dir, name, save_every). VALUE is YAML: 0.01, true, [1, 2].\n"
     "exit codes: 0 ok, 1 runtime failure, 2 bad usage or config, 130 interrupted\n";
 
 struct Args {

@@ -28,16 +28,18 @@ std::uint64_t checksum(const std::string& bytes, std::size_t size) {
 }  // namespace
 
 std::string encode_run_state(const RunState& state) {
-  StateWriter w;
+  std::size_t size = kMagic.size() + 64;
+  for (const auto& name : state.processors) size += 8 + name.size();
+  for (const auto& [name, bytes] : state.states) size += 16 + name.size() + bytes.size();
+  StateWriter w(size);  // one buffer: the states can be large (a model's weights), copies are not free
+  w.raw(kMagic.data(), kMagic.size());
   w.u64(kFormat).u64(state.epochs_done).u64(state.mid_epoch ? 1 : 0);
   w.u64(state.processors.size());
   for (const auto& name : state.processors) w.str(name);
   w.u64(state.states.size());
   for (const auto& [name, bytes] : state.states) w.str(name).str(bytes);
-  std::string out = kMagic + w.take();
-  StateWriter tail;
-  tail.u64(checksum(out, out.size()));
-  return out + tail.bytes();
+  w.u64(checksum(w.bytes(), w.bytes().size()));
+  return w.take();
 }
 
 RunState decode_run_state(const std::string& bytes, const std::string& name) {
@@ -86,7 +88,8 @@ void RunJournal::resume_from(RunState state) {
 }
 
 void RunJournal::epoch_ended(const std::string& stage, int epoch, std::optional<std::string> state) {
-  RunState snapshot;
+  std::string encoded;
+  std::uint64_t epochs_done = 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto& [ended, states] = pending_[epoch];
@@ -94,13 +97,13 @@ void RunJournal::epoch_ended(const std::string& stage, int epoch, std::optional<
     if (++ended < processors_.size()) return;
     for (auto& [name, bytes] : states) committed_.states[name] = std::move(bytes);
     pending_.erase(epoch);
-    committed_.epochs_done = static_cast<std::uint64_t>(epoch) + 1;
+    committed_.epochs_done = epochs_done = static_cast<std::uint64_t>(epoch) + 1;
     const int done = epoch + 1;
     const bool due = done >= epochs_ || (save_every_ > 0 && done % save_every_ == 0);
-    if (!due) return;
-    snapshot = committed_;
+    if (!due || committed_.states.empty()) return;
+    encoded = encode_run_state(committed_);
   }
-  write(snapshot);
+  write(epochs_done, encoded);
 }
 
 void RunJournal::interrupted(const std::string& stage, std::optional<std::string> state) {
@@ -109,27 +112,28 @@ void RunJournal::interrupted(const std::string& stage, std::optional<std::string
 }
 
 void RunJournal::write_interrupted() {
-  RunState snapshot;
+  std::string encoded;
+  std::uint64_t epochs_done = 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    snapshot = committed_;
-    for (auto& [name, bytes] : mid_epoch_) snapshot.states[name] = std::move(bytes);
-    snapshot.mid_epoch = !mid_epoch_.empty();
+    for (auto& [name, bytes] : mid_epoch_) committed_.states[name] = std::move(bytes);
+    committed_.mid_epoch = !mid_epoch_.empty();
     mid_epoch_.clear();
+    if (committed_.states.empty()) return;  // no stage keeps state: nothing to resume
+    epochs_done = committed_.epochs_done;
+    encoded = encode_run_state(committed_);
   }
-  write(snapshot);
+  write(epochs_done, encoded);
 }
 
-void RunJournal::write(const RunState& state) {
+void RunJournal::write(std::uint64_t epochs_done, const std::string& encoded) {
   std::lock_guard<std::mutex> lock(write_mutex_);
-  if (state.epochs_done < written_epochs_) return;  // a later epoch is already on disk
-  if (state.states.empty()) return;                 // no stage keeps state: nothing to resume
+  if (epochs_done < written_epochs_) return;  // a later epoch is already on disk
   const auto start = std::chrono::steady_clock::now();
-  const std::string bytes = encode_run_state(state);
-  write_file_atomically(path_, bytes);
-  written_epochs_ = state.epochs_done;
+  write_file_atomically(path_, encoded);
+  written_epochs_ = epochs_done;
   ++saves_;
-  last_bytes_ = bytes.size();
+  last_bytes_ = encoded.size();
   save_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 

@@ -42,7 +42,7 @@ class RunJournal {
   std::uint64_t last_bytes() const { return last_bytes_; }
 
  private:
-  void write(const RunState& state);
+  void write(std::uint64_t epochs_done, const std::string& encoded);
 
   std::filesystem::path path_;
   std::vector<std::string> processors_;

@@ -7,6 +7,7 @@
 #include "common/random.hpp"
 #include "model/nn/gemm.hpp"
 #include "model/nn/kernels/simd_kernels.hpp"
+#include "pipeline/files.hpp"
 #include "pipeline/version.hpp"
 #include "pipeline/registry.hpp"
 
@@ -42,13 +43,8 @@ void SequentialModel::prepare(const pipeline::RunContext& context) {
   trainer_->network().initialize(mix_seed(seed_, hash_name("weights")));
   // Training continues a loaded checkpoint's epoch count; an evaluation is numbered by its own run.
   if (!load_path_.empty()) epoch_offset_ = train_ ? static_cast<int>(load(load_path_).epochs_done) : 0;
-  if (train_) {
-    // Fail before training, not after it, when the checkpoint cannot be written.
-    const std::filesystem::path dir = std::filesystem::path(checkpoint_path_).parent_path();
-    std::error_code ec;
-    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-    if (ec) throw std::runtime_error("cannot create checkpoint directory " + dir.string() + ": " + ec.message());
-  }
+  // Fail before training, not after it, when the checkpoint cannot be written.
+  if (train_) pipeline::ensure_writable_folder(checkpoint_path_);
 }
 
 nn::Checkpoint SequentialModel::make_checkpoint() {

@@ -10,6 +10,8 @@ namespace pipeline {
 
 class StateWriter {
  public:
+  StateWriter() = default;
+  explicit StateWriter(std::size_t reserve) { bytes_.reserve(reserve); }
   StateWriter& u64(std::uint64_t v) { return raw(&v, sizeof v); }
   StateWriter& i64(std::int64_t v) { return raw(&v, sizeof v); }
   StateWriter& f64(double v) { return raw(&v, sizeof v); }
@@ -17,14 +19,14 @@ class StateWriter {
     u64(s.size());
     return raw(s.data(), s.size());
   }
-  const std::string& bytes() const { return bytes_; }
-  std::string take() { return std::move(bytes_); }
-
- private:
   StateWriter& raw(const void* p, std::size_t n) {
     bytes_.append(static_cast<const char*>(p), n);
     return *this;
   }
+  const std::string& bytes() const { return bytes_; }
+  std::string take() { return std::move(bytes_); }
+
+ private:
   std::string bytes_;
 };
 
