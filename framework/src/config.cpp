@@ -13,6 +13,8 @@
 namespace pipeline {
 namespace {
 
+constexpr long long kMaxBuffer = 1 << 20;
+
 const std::set<std::string> kTopLevelScalars = {"name", "description", "seed", "epochs", "threads", "buffer",
                                                  "output_dir", "save_every"};
 
@@ -289,6 +291,11 @@ PipelineConfig parse_config(const std::string& text, const std::string& file,
   if (root["buffer"].IsDefined()) {
     config.buffer = scalar<long long>(root["buffer"], file, "buffer", "a positive integer");
     if (config.buffer < 1) throw ConfigError(at(file, root["buffer"]), "", "'buffer' must be at least 1");
+    // Items in flight all live in memory at once; a million images is already gigabytes.
+    if (config.buffer > kMaxBuffer)
+      throw ConfigError(at(file, root["buffer"]), "",
+                        "'buffer' of " + std::to_string(config.buffer) + " items in flight could hold more than memory; "
+                        "at most " + std::to_string(kMaxBuffer) + " (the default 1024 keeps both cores busy)");
   }
   if (root["save_every"].IsDefined()) {
     config.save_every = scalar<int>(root["save_every"], file, "save_every", "a number of epochs (0 = only at the end)");

@@ -126,3 +126,8 @@ TEST(Config, FilesThatCannotBeReadSayWhy) {
     EXPECT_NE(std::string(e.what()).find("it is a character device, not a regular file"), std::string::npos) << e.what();
   }
 }
+
+TEST(Config, ABufferLargerThanMemoryCouldHoldIsRefused) {
+  expect_config_error("buffer: 100000000\nstages:\n  s: {type: test_counter}\n", 1, 9,
+                      "'buffer' of 100000000 items in flight could hold more than memory; at most 1048576");
+}
