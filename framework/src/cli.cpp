@@ -127,7 +127,9 @@ void print_banner(const Pipeline& pipeline) {
   std::cout << "pipeline " << version() << ": running '" << config.name << "' from " << config.file
             << " (seed " << config.seed << ", " << config.epochs << " epoch" << (config.epochs == 1 ? "" : "s")
             << ")\n";
-  for (const auto& line : version_lines()) std::cout << "  " << line << "\n";
+  std::vector<std::string> types;
+  for (const auto& node : pipeline.stages()) types.push_back(node.spec->type);
+  for (const auto& line : version_lines(types)) std::cout << "  " << line << "\n";
   print_summaries(pipeline);
   std::cout.flush();
 }

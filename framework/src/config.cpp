@@ -5,6 +5,7 @@
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <functional>
 #include <regex>
 #include <set>
@@ -16,7 +17,7 @@ namespace {
 constexpr long long kMaxBuffer = 1 << 20;
 
 const std::set<std::string> kTopLevelScalars = {"name", "description", "seed", "epochs", "threads", "buffer",
-                                                 "output_dir", "save_every"};
+                                                 "output_dir", "save_every", "class_names"};
 
 SourceLocation at(const std::string& file, const YAML::Node& node) {
   if (!node.IsDefined() || node.Mark().is_null()) return SourceLocation{file, 0, 0};
@@ -220,6 +221,21 @@ T scalar(const YAML::Node& node, const std::string& file, const std::string& key
   }
 }
 
+// class_names: [zero, one, ...]: unique, non-empty names.
+std::vector<std::string> parse_class_names(const YAML::Node& node, const std::string& file) {
+  if (!node.IsSequence() || node.size() == 0)
+    throw ConfigError(at(file, node), "", "'class_names' must be a list of names, one per class: [cat, dog, ...]");
+  std::vector<std::string> names;
+  for (const auto& item : node) {
+    if (!item.IsScalar() || item.Scalar().empty())
+      throw ConfigError(at(file, item), "", "a class name must be a non-empty string");
+    if (std::find(names.begin(), names.end(), item.Scalar()) != names.end())
+      throw ConfigError(at(file, item), "", "class name '" + item.Scalar() + "' appears twice");
+    names.push_back(item.Scalar());
+  }
+  return names;
+}
+
 // The run's name becomes a folder (runs/<name>) and report titles.
 void check_run_name(const std::string& name, const SourceLocation& where) {
   if (name.empty() || name.find_first_not_of(" \t") == std::string::npos)
@@ -297,6 +313,8 @@ PipelineConfig parse_config(const std::string& text, const std::string& file,
                         "'buffer' of " + std::to_string(config.buffer) + " items in flight could hold more than memory; "
                         "at most " + std::to_string(kMaxBuffer) + " (the default 1024 keeps both cores busy)");
   }
+  if (root["class_names"].IsDefined()) config.class_names = parse_class_names(root["class_names"], file);
+  config.class_names_where = at(file, root["class_names"]);
   if (root["save_every"].IsDefined()) {
     config.save_every = scalar<int>(root["save_every"], file, "save_every", "a number of epochs (0 = only at the end)");
     if (config.save_every < 0) throw ConfigError(at(file, root["save_every"]), "", "'save_every' must be >= 0");

@@ -419,6 +419,7 @@ Profile Pipeline::run(const RunOptions& options) {
   context.epochs = config_.epochs;
   context.threads = threads;
   context.output_dir = config_.output_dir;
+  context.class_names = config_.class_names;
   context.stop_requested = &g_stop_requested;
   context.profile = [&] { return take_profile(stages_, counters, threads, started); };
 

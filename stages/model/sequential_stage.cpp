@@ -43,6 +43,10 @@ void SequentialModel::prepare(const pipeline::RunContext& context) {
   trainer_->network().initialize(mix_seed(seed_, hash_name("weights")));
   // Training continues a loaded checkpoint's epoch count; an evaluation is numbered by its own run.
   if (!load_path_.empty()) epoch_offset_ = train_ ? static_cast<int>(load(load_path_).epochs_done) : 0;
+  const std::size_t classes = trainer_->network().output_shape()[0];
+  if (!context.class_names.empty() && context.class_names.size() != classes)
+    throw std::runtime_error("class_names names " + std::to_string(context.class_names.size()) +
+                             " classes but the model outputs " + std::to_string(classes));
   // Fail before training, not after it, when the checkpoint cannot be written.
   if (train_) pipeline::ensure_writable_folder(checkpoint_path_);
 }
@@ -200,11 +204,11 @@ namespace {
 [[maybe_unused]] const bool blas_version_line = pipeline::add_version_line([] {
   nn::use_single_threaded_blas();
   return nn::blas_description();
-});
+}, "sequential");
 [[maybe_unused]] const bool kernels_version_line = pipeline::add_version_line([] {
   return std::string("vector kernels: ") + nn::simd::kernels().name + " (this CPU runs " +
          nn::simd::kernel_names(nn::simd::runnable_kernels()) +
          "; PIPELINE_SIMD picks a lower one); convolutions: Winograd F(2x2,5x5) for 5x5/1 with 8+ input channels, "
          "direct for up to 48 filters, else im2col + BLAS";
-});
+}, "sequential");
 }  // namespace

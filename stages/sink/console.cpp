@@ -17,6 +17,7 @@ ConsoleSink::ConsoleSink(const pipeline::Params& p, std::FILE* out)
 
 void ConsoleSink::prepare(const pipeline::RunContext& context) {
   epochs_ = context.epochs;
+  class_names_ = context.class_names;
   epoch_start_ = std::chrono::steady_clock::now();
   history_.start();
 }
@@ -93,7 +94,7 @@ void ConsoleSink::finish(bool interrupted, pipeline::Emitter&) {
   if (!report_) return;
   for (const auto& [stream, matrix] : history_.last_confusion()) {
     std::fprintf(out_, "\nClassification report (%s, epoch %d):\n\n%s\nConfusion matrix (rows: true class, columns: predicted):\n%s",
-                 stream.c_str(), last_epoch_ + 1, matrix.report().c_str(), matrix.table().c_str());
+                 stream.c_str(), last_epoch_ + 1, matrix.report(4, class_names_).c_str(), matrix.table(class_names_).c_str());
   }
   std::fflush(out_);
 }

@@ -29,6 +29,7 @@ class ConsoleSink : public pipeline::Processor {
   EpochHistory history_;
   std::map<std::string, StreamStats> running_;  // this epoch so far, for the progress bar
   int epochs_ = 1;
+  std::vector<std::string> class_names_;
   int last_epoch_ = -1;
   bool line_open_ = false;
   std::chrono::steady_clock::time_point epoch_start_;

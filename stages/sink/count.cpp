@@ -14,7 +14,7 @@ void CountSink::consume(const pipeline::Payload&, std::string_view stream, pipel
 }
 
 void CountSink::on_epoch_end(int epoch, pipeline::Emitter&) {
-  std::string line = "epoch " + std::to_string(epoch + 1) + ":";
+  std::string line = name_ + ": epoch " + std::to_string(epoch + 1) + ":";
   for (const auto& [stream, n] : current_) line += " " + stream + " " + std::to_string(n);
   if (!quiet_) std::cout << line << std::endl;
   history_.push_back(current_);
@@ -28,7 +28,7 @@ static pipeline::StageSpec count_spec() {
   spec.kind = pipeline::StageKind::Processor;
   spec.input = pipeline::kAnyType;
   spec.params = {pipeline::bool_param("quiet", false, "do not print the per-epoch counts")};
-  spec.create = [](const pipeline::Params& p) { return std::make_unique<CountSink>(p.get_bool("quiet")); };
+  spec.create = [](const pipeline::Params& p) { return std::make_unique<CountSink>(p.stage(), p.get_bool("quiet")); };
   return spec;
 }
 

@@ -4,7 +4,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/json_writer.hpp"
+#include <nlohmann/json.hpp>
+
+#include "common/number_text.hpp"
 #include "common/output_file.hpp"
 #include "pipeline/registry.hpp"
 #include "pipeline/version.hpp"
@@ -41,14 +43,14 @@ void HistorySink::consume(const pipeline::Payload& input, std::string_view, pipe
   const auto& r = input.get<BatchResult>();
   history_.add(r);
   if (!write_predictions_ || r.training) return;
-  char buf[32];
+  const auto& names = context_.class_names;
   for (std::size_t i = 0; i < r.size(); ++i) {
     predictions_ += r.stream + "," + std::to_string(r.indices[i]) + "," + std::to_string(r.labels[i]) + "," +
                     std::to_string(r.predicted[i]);
-    for (std::size_t k = 0; k < r.probabilities.shape()[1]; ++k) {
-      std::snprintf(buf, sizeof buf, ",%.6g", static_cast<double>(r.probabilities(i, k)));
-      predictions_ += buf;
-    }
+    if (!names.empty())
+      predictions_ += "," + csv_field(class_label(static_cast<std::size_t>(r.labels[i]), names)) + "," +
+                      csv_field(class_label(static_cast<std::size_t>(r.predicted[i]), names));
+    for (std::size_t k = 0; k < r.probabilities.shape()[1]; ++k) predictions_ += "," + shortest_text(r.probabilities(i, k));
     predictions_ += "\n";
   }
 }
@@ -76,65 +78,76 @@ std::string HistorySink::csv() const {
   std::string out = "epoch";
   for (const auto& n : names) out += "," + n;
   out += ",lr,seconds\n";
-  char buf[64];
   for (const auto& row : history_.rows()) {
     out += std::to_string(row.epoch - 1);  // CSVLogger counts epochs from 0
-    for (const auto& n : names) {
-      std::snprintf(buf, sizeof buf, ",%.6f", history_.metric(row, n));
-      out += buf;
-    }
-    std::snprintf(buf, sizeof buf, ",%.6g,%.3f\n", row.learning_rate, row.seconds);
-    out += buf;
+    // Values at full precision, as CSVLogger writes repr(float).
+    for (const auto& n : names) out += "," + shortest_text(history_.metric(row, n));
+    out += "," + shortest_text(row.learning_rate) + "," + shortest_text(row.seconds) + "\n";
   }
   return out;
 }
 
+namespace {
+
+nlohmann::ordered_json scores_json(const ClassScores& s) {
+  return {{"precision", s.precision}, {"recall", s.recall}, {"f1-score", s.f1}, {"support", s.support}};
+}
+
+// scikit-learn's classification_report(output_dict=True) layout, plus the confusion matrix.
+nlohmann::ordered_json report_json(const ConfusionMatrix& matrix, const std::vector<std::string>& names) {
+  nlohmann::ordered_json report, classes = nlohmann::ordered_json::array();
+  for (std::size_t k = 0; k < matrix.classes(); ++k) {
+    nlohmann::ordered_json row = {{"class", k}};
+    if (k < names.size()) row["name"] = names[k];
+    row.update(scores_json(matrix.scores(k)));
+    classes.push_back(row);
+  }
+  report["classes"] = classes;
+  report["accuracy"] = matrix.accuracy();
+  report["macro avg"] = scores_json(matrix.macro_average());
+  report["weighted avg"] = scores_json(matrix.weighted_average());
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  for (std::size_t t = 0; t < matrix.classes(); ++t) {
+    nlohmann::ordered_json row = nlohmann::ordered_json::array();
+    for (std::size_t p = 0; p < matrix.classes(); ++p) row.push_back(matrix.at(t, p));
+    rows.push_back(row);
+  }
+  report["confusion_matrix"] = rows;
+  return report;
+}
+
+}  // namespace
+
 std::string HistorySink::json(bool finished, bool interrupted) const {
-  JsonWriter w;
-  w.begin_object();
-  w.field("name", context_.pipeline_name).field("config_file", context_.config_file);
-  w.field("seed", static_cast<long long>(context_.seed)).field("epochs", context_.epochs).field("threads", context_.threads);
-  w.key("versions").begin_object().field("pipeline", pipeline::version());
-  w.key("build").begin_array();
-  for (const auto& line : pipeline::version_lines()) w.value(line);
-  w.end_array().end_object();
-  w.field("finished", finished).field("interrupted", interrupted);
+  nlohmann::ordered_json j;
+  j["name"] = context_.pipeline_name;
+  j["config_file"] = context_.config_file;
+  j["seed"] = context_.seed;
+  j["epochs"] = context_.epochs;
+  j["threads"] = context_.threads;
+  j["versions"] = {{"pipeline", pipeline::version()}, {"build", pipeline::version_lines()}};
+  j["finished"] = finished;
+  j["interrupted"] = interrupted;
+  if (!context_.class_names.empty()) j["class_names"] = context_.class_names;
   const auto names = history_.metric_names();
-  w.key("history").begin_array();
+  j["history"] = nlohmann::ordered_json::array();
   for (const auto& row : history_.rows()) {
-    w.begin_object().field("epoch", row.epoch);
-    for (const auto& n : names) w.field(n, history_.metric(row, n));
-    w.field("lr", row.learning_rate).field("seconds", row.seconds).end_object();
+    nlohmann::ordered_json r = {{"epoch", row.epoch - 1}};  // counted from 0, as history.csv and Keras' History
+    for (const auto& n : names) r[n] = history_.metric(row, n);
+    r["lr"] = row.learning_rate;
+    r["seconds"] = row.seconds;
+    j["history"].push_back(r);
   }
-  w.end_array();
   if (!history_.rows().empty()) {
-    w.key("final").begin_object();
-    for (const auto& n : names) w.field(n, history_.metric(history_.rows().back(), n));
-    w.end_object();
+    nlohmann::ordered_json last;
+    for (const auto& n : names) last[n] = history_.metric(history_.rows().back(), n);
+    j["final"] = last;
   }
-  w.key("classification_report").begin_object();
-  for (const auto& [stream, matrix] : history_.last_confusion()) {
-    w.key(stream).begin_object();
-    w.key("classes").begin_array();
-    for (std::size_t k = 0; k < matrix.classes(); ++k) {
-      const ClassScores s = matrix.scores(k);
-      w.begin_object().field("class", k).field("precision", s.precision).field("recall", s.recall);
-      w.field("f1", s.f1).field("support", s.support).end_object();
-    }
-    w.end_array();
-    w.field("accuracy", matrix.accuracy());
-    w.key("confusion_matrix").begin_array();
-    for (std::size_t t = 0; t < matrix.classes(); ++t) {
-      w.begin_array();
-      for (std::size_t p = 0; p < matrix.classes(); ++p) w.value(static_cast<long long>(matrix.at(t, p)));
-      w.end_array();
-    }
-    w.end_array().end_object();
-  }
-  w.end_object();
-  w.field("config", context_.config_text);
-  w.end_object();
-  return w.str() + "\n";
+  j["classification_report"] = nlohmann::ordered_json::object();
+  for (const auto& [stream, matrix] : history_.last_confusion())
+    j["classification_report"][stream] = report_json(matrix, context_.class_names);
+  j["config"] = context_.config_text;
+  return j.dump(2) + "\n";
 }
 
 void HistorySink::on_epoch_end(int, pipeline::Emitter&) {
@@ -150,6 +163,7 @@ void HistorySink::finish(bool interrupted, pipeline::Emitter&) {
   write_file_atomically(json_path_, json(true, interrupted));
   if (!write_predictions_) return;
   std::string header = "stream,index,label,predicted";
+  if (!context_.class_names.empty()) header += ",label_name,predicted_name";
   std::size_t classes = 0;
   for (const auto& [stream, matrix] : history_.last_confusion()) classes = std::max(classes, matrix.classes());
   for (std::size_t k = 0; k < classes; ++k) header += ",p" + std::to_string(k);

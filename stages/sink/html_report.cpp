@@ -154,42 +154,48 @@ std::string HtmlReportSink::render(const pipeline::Profile& profile, bool interr
   }
   html += "</div>\n";
 
+  auto label = [&](std::size_t k) { return html_escape(class_label(k, context_.class_names)); };
   for (const auto& [stream, matrix] : history_.last_confusion()) {
     html += "<h2>Confusion matrix (" + html_escape(stream) + ", last epoch)</h2>";
     html += "<table class=\"confusion\" id=\"confusion\"><tr><th>true \\ predicted</th>";
-    for (std::size_t k = 0; k < matrix.classes(); ++k) html += "<th>" + std::to_string(k) + "</th>";
+    for (std::size_t k = 0; k < matrix.classes(); ++k) html += "<th>" + label(k) + "</th>";
     html += "</tr>";
     for (std::size_t t = 0; t < matrix.classes(); ++t) {
       std::uint64_t row_total = 0;
       for (std::size_t p = 0; p < matrix.classes(); ++p) row_total += matrix.at(t, p);
-      html += "<tr><th>" + std::to_string(t) + "</th>";
+      html += "<tr><th>" + label(t) + "</th>";
       for (std::size_t p = 0; p < matrix.classes(); ++p) {
         const double share = row_total ? static_cast<double>(matrix.at(t, p)) / static_cast<double>(row_total) : 0.0;
         // Diagonal in blue, confusions in red, both by share of the true class; sqrt keeps small counts visible.
         const double a = std::sqrt(share);
         const std::string color = t == p ? "rgba(31,119,180," + fmt("%.3f", a) + ")" : "rgba(214,39,40," + fmt("%.3f", std::min(1.0, 3 * a)) + ")";
-        html += "<td style=\"background:" + color + "\" title=\"true " + std::to_string(t) + ", predicted " + std::to_string(p) +
+        html += "<td style=\"background:" + color + "\" title=\"true " + label(t) + ", predicted " + label(p) +
                 "\">" + std::to_string(matrix.at(t, p)) + "</td>";
       }
       html += "</tr>";
     }
     html += "</table>\n<h2>Per-class metrics (" + html_escape(stream) + ")</h2><table class=\"classes\" id=\"classes\">"
             "<tr><th>class</th><th>precision</th><th>recall</th><th>f1-score</th><th>support</th></tr>";
-    for (std::size_t k = 0; k < matrix.classes(); ++k) {
-      const ClassScores s = matrix.scores(k);
-      html += "<tr><td>" + std::to_string(k) + "</td><td>" + fmt("%.4f", s.precision) + "</td><td>" + fmt("%.4f", s.recall) +
+    // The first cell: a class (td) or a summary row (th), as scikit-learn's classification_report.
+    auto scores_row = [&](const std::string& first_cell, const ClassScores& s) {
+      html += "<tr>" + first_cell + "<td>" + fmt("%.4f", s.precision) + "</td><td>" + fmt("%.4f", s.recall) +
               "</td><td>" + fmt("%.4f", s.f1) + "</td><td>" + std::to_string(s.support) + "</td></tr>";
-    }
+    };
+    for (std::size_t k = 0; k < matrix.classes(); ++k) scores_row("<td>" + label(k) + "</td>", matrix.scores(k));
     html += "<tr><th>accuracy</th><td></td><td></td><td>" + fmt("%.4f", matrix.accuracy()) + "</td><td>" +
-            std::to_string(matrix.total()) + "</td></tr></table>\n";
+            std::to_string(matrix.total()) + "</td></tr>";
+    scores_row("<th>macro avg</th>", matrix.macro_average());
+    scores_row("<th>weighted avg</th>", matrix.weighted_average());
+    html += "</table>\n";
   }
 
   html += "<h2>Misclassified test images (" + std::to_string(last_wrong_.size()) + " of " + std::to_string(last_wrong_count_) +
           ")</h2><div class=\"grid-images\" id=\"misclassified\">";
   for (const auto& m : last_wrong_)
     html += "<figure><img alt=\"test image " + std::to_string(m.index) + "\" src=\"data:image/png;base64," + base64(m.png) +
-            "\"><figcaption>#" + std::to_string(m.index) + "<br>true " + std::to_string(m.label) + " → " +
-            std::to_string(m.predicted) + " (" + fmt("%.0f%%", 100.0 * m.confidence) + ")</figcaption></figure>";
+            "\"><figcaption>#" + std::to_string(m.index) + "<br>true " + label(static_cast<std::size_t>(m.label)) +
+            " → " + label(static_cast<std::size_t>(m.predicted)) + " (" + fmt("%.0f%%", 100.0 * m.confidence) +
+            ")</figcaption></figure>";
   html += "</div>\n";
 
   html += "<h2>Pipeline profile</h2><table id=\"profile\"><tr><th>stage</th><th>type</th><th>items in</th><th>items out</th>"

@@ -73,52 +73,76 @@ double ConfusionMatrix::accuracy() const {
   return n ? static_cast<double>(tp) / static_cast<double>(n) : 0.0;
 }
 
-std::string ConfusionMatrix::report(int digits) const {
-  std::string out;
-  char line[200];
-  const int width = digits + 6;
-  std::snprintf(line, sizeof line, "%12s %*s %*s %*s %*s\n\n", "", width, "precision", width, "recall", width,
-                "f1-score", width, "support");
-  out += line;
-  double macro[3] = {0, 0, 0}, weighted[3] = {0, 0, 0};
-  const std::uint64_t n = total();
+ClassScores ConfusionMatrix::macro_average() const {
+  ClassScores a;
   for (std::size_t k = 0; k < classes_; ++k) {
     const ClassScores s = scores(k);
-    std::snprintf(line, sizeof line, "%12zu %*.*f %*.*f %*.*f %*zu\n", k, width, digits, s.precision, width, digits,
-                  s.recall, width, digits, s.f1, width, s.support);
-    out += line;
-    macro[0] += s.precision;
-    macro[1] += s.recall;
-    macro[2] += s.f1;
-    const double w = static_cast<double>(s.support);
-    weighted[0] += s.precision * w;
-    weighted[1] += s.recall * w;
-    weighted[2] += s.f1 * w;
+    a.precision += s.precision;
+    a.recall += s.recall;
+    a.f1 += s.f1;
   }
-  const double c = classes_ ? static_cast<double>(classes_) : 1.0, total_w = n ? static_cast<double>(n) : 1.0;
-  std::snprintf(line, sizeof line, "\n%12s %*s %*s %*.*f %*llu\n", "accuracy", width, "", width, "", width, digits,
-                accuracy(), width, static_cast<unsigned long long>(n));
+  const double c = classes_ ? static_cast<double>(classes_) : 1.0;
+  a.precision /= c, a.recall /= c, a.f1 /= c;
+  a.support = total();
+  return a;
+}
+
+ClassScores ConfusionMatrix::weighted_average() const {
+  ClassScores a;
+  for (std::size_t k = 0; k < classes_; ++k) {
+    const ClassScores s = scores(k);
+    const double w = static_cast<double>(s.support);
+    a.precision += s.precision * w;
+    a.recall += s.recall * w;
+    a.f1 += s.f1 * w;
+  }
+  a.support = total();
+  const double n = a.support ? static_cast<double>(a.support) : 1.0;
+  a.precision /= n, a.recall /= n, a.f1 /= n;
+  return a;
+}
+
+std::string class_label(std::size_t k, const std::vector<std::string>& names) {
+  return k < names.size() ? names[k] : std::to_string(k);
+}
+
+std::string ConfusionMatrix::report(int digits, const std::vector<std::string>& names) const {
+  std::size_t label_width = 12;
+  for (const auto& name : names) label_width = std::max(label_width, name.size());
+  const int lw = static_cast<int>(label_width), width = digits + 6;
+  std::string out;
+  char line[400];
+  auto row = [&](const std::string& label, const ClassScores& s) {
+    std::snprintf(line, sizeof line, "%*s %*.*f %*.*f %*.*f %*zu\n", lw, label.c_str(), width, digits, s.precision,
+                  width, digits, s.recall, width, digits, s.f1, width, s.support);
+    out += line;
+  };
+  std::snprintf(line, sizeof line, "%*s %*s %*s %*s %*s\n\n", lw, "", width, "precision", width, "recall", width,
+                "f1-score", width, "support");
   out += line;
-  std::snprintf(line, sizeof line, "%12s %*.*f %*.*f %*.*f %*llu\n", "macro avg", width, digits, macro[0] / c, width,
-                digits, macro[1] / c, width, digits, macro[2] / c, width, static_cast<unsigned long long>(n));
+  for (std::size_t k = 0; k < classes_; ++k) row(class_label(k, names), scores(k));
+  std::snprintf(line, sizeof line, "\n%*s %*s %*s %*.*f %*llu\n", lw, "accuracy", width, "", width, "", width, digits,
+                accuracy(), width, static_cast<unsigned long long>(total()));
   out += line;
-  std::snprintf(line, sizeof line, "%12s %*.*f %*.*f %*.*f %*llu\n", "weighted avg", width, digits, weighted[0] / total_w,
-                width, digits, weighted[1] / total_w, width, digits, weighted[2] / total_w, width,
-                static_cast<unsigned long long>(n));
-  out += line;
+  row("macro avg", macro_average());
+  row("weighted avg", weighted_average());
   return out;
 }
 
-std::string ConfusionMatrix::table() const {
-  std::string out = "true\\pred";
-  char cell[32];
-  for (std::size_t k = 0; k < classes_; ++k) {
-    std::snprintf(cell, sizeof cell, " %6zu", k);
+std::string ConfusionMatrix::table(const std::vector<std::string>& names) const {
+  std::size_t label_width = 9;  // "true\\pred"
+  for (const auto& name : names) label_width = std::max(label_width, name.size());
+  const int lw = static_cast<int>(label_width);
+  char cell[200];
+  std::snprintf(cell, sizeof cell, "%-*s", lw, "true\\pred");
+  std::string out = cell;
+  for (std::size_t k = 0; k < classes_; ++k) {  // columns: names cut to their cell
+    std::snprintf(cell, sizeof cell, " %6.6s", class_label(k, names).c_str());
     out += cell;
   }
   out += "\n";
   for (std::size_t t = 0; t < classes_; ++t) {
-    std::snprintf(cell, sizeof cell, "%9zu", t);
+    std::snprintf(cell, sizeof cell, "%*s", lw, class_label(t, names).c_str());
     out += cell;
     for (std::size_t p = 0; p < classes_; ++p) {
       std::snprintf(cell, sizeof cell, " %6llu", static_cast<unsigned long long>(at(t, p)));

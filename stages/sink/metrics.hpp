@@ -32,6 +32,9 @@ struct ClassScores {
   std::size_t support = 0;
 };
 
+// names[k], or k when the classes have no names.
+std::string class_label(std::size_t k, const std::vector<std::string>& names);
+
 class ConfusionMatrix {
  public:
   explicit ConfusionMatrix(std::size_t classes = 0)
@@ -43,9 +46,13 @@ class ConfusionMatrix {
   std::uint64_t total() const;
   // Zero (not NaN) where a class has no predictions or no samples, as scikit-learn's zero_division=0.
   ClassScores scores(std::size_t cls) const;
+  // scikit-learn's "macro avg" (unweighted mean over classes) and "weighted avg" (by support); support = all.
+  ClassScores macro_average() const;
+  ClassScores weighted_average() const;
   double accuracy() const;
-  std::string report(int digits = 4) const;  // classification_report
-  std::string table() const;                 // the matrix, rows = true class
+  // classification_report; rows named by `names` where given (else the class number).
+  std::string report(int digits = 4, const std::vector<std::string>& names = {}) const;
+  std::string table(const std::vector<std::string>& names = {}) const;  // the matrix, rows = true class
   void save(pipeline::StateWriter& w) const;
   static ConfusionMatrix load(pipeline::StateReader& r);
 

@@ -83,11 +83,19 @@ def main():
     check(history["finished"] is True and history["seed"] == 42, "JSON run information")
     check(len(history["history"]) == 2, "JSON has two epochs")
     for row, entry in zip(rows, history["history"]):
-        for key in ("accuracy", "loss", "val_accuracy", "val_loss"):
-            check(abs(float(row[key]) - entry[key]) < 1e-5, f"CSV and JSON disagree on {key}")
+        check(int(row["epoch"]) == entry["epoch"], "CSV and JSON number epochs alike (from 0)")
+        for key in ("accuracy", "loss", "val_accuracy", "val_loss", "lr"):
+            # Both at full precision: the same double, not merely close.
+            check(float(row[key]) == entry[key], f"CSV and JSON disagree on {key}: {row[key]} {entry[key]}")
     check(history["final"]["val_accuracy"] > 0.8, f"final val_accuracy {history['final']['val_accuracy']}")
     report = history["classification_report"]["test"]
     check(sum(c["support"] for c in report["classes"]) == 2000, "report support adds up to the test subset")
+    # The averages as scikit-learn's classification_report computes them.
+    n = len(report["classes"])
+    macro = sum(c["f1-score"] for c in report["classes"]) / n
+    weighted = sum(c["f1-score"] * c["support"] for c in report["classes"]) / 2000
+    check(abs(report["macro avg"]["f1-score"] - macro) < 1e-12, "macro avg f1")
+    check(abs(report["weighted avg"]["f1-score"] - weighted) < 1e-12, "weighted avg f1")
 
     # TensorBoard: decode with protoc-generated code.
     gen = tempfile.mkdtemp(prefix="pipeline-proto-")

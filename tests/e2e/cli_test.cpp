@@ -192,9 +192,12 @@ TEST(Cli, DataStagesAloneStreamRealMnistEveryEpoch) {
   auto r = run("run configs/mnist_data_only.yaml" + mnist_vars());
   ASSERT_EQ(r.code, 0) << r.output;
   // Two counting sinks: samples after one_hot, and batches (469 + 79 per epoch).
-  for (const char* line : {"epoch 1: test 10000 train 60000", "epoch 2: test 10000 train 60000", "epoch 1: test 79 train 469",
-                           "epoch 2: test 79 train 469"})
+  for (const char* line : {"count_samples: epoch 1: test 10000 train 60000", "count_samples: epoch 2: test 10000 train 60000",
+                           "count: epoch 1: test 79 train 469", "count: epoch 2: test 79 train 469"})
     EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n" << r.output;
+  // No model: the banner says nothing of BLAS or convolutions.
+  EXPECT_EQ(r.output.find("BLAS"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("vector kernels"), std::string::npos) << r.output;
 }
 
 TEST(Cli, ASecondRunOnABusyOutputFolderRefusesAtStart) {

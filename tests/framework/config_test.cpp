@@ -131,3 +131,13 @@ TEST(Config, ABufferLargerThanMemoryCouldHoldIsRefused) {
   expect_config_error("buffer: 100000000\nstages:\n  s: {type: test_counter}\n", 1, 9,
                       "'buffer' of 100000000 items in flight could hold more than memory; at most 1048576");
 }
+
+TEST(Config, ClassNamesAreAListOfDistinctNames) {
+  const auto config = pipeline::parse_config("class_names: [cat, dog]\nstages:\n  s: {type: test_counter}\n", "t.yaml");
+  EXPECT_EQ(config.class_names, (std::vector<std::string>{"cat", "dog"}));
+  expect_config_error("class_names: cat\nstages:\n  s: {type: test_counter}\n", 1, 14, "must be a list of names");
+  expect_config_error("class_names: [cat, cat]\nstages:\n  s: {type: test_counter}\n", 1, 20,
+                      "class name 'cat' appears twice");
+  expect_config_error("class_names: [cat, \"\"]\nstages:\n  s: {type: test_counter}\n", 1, 20,
+                      "a class name must be a non-empty string");
+}

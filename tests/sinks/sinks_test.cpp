@@ -144,8 +144,9 @@ TEST(History, CsvInCsvLoggerLayoutAndJsonWithRunInformation) {
   std::getline(lines, first);
   std::getline(lines, second);
   EXPECT_EQ(header, "epoch,accuracy,loss,val_accuracy,val_loss,lr,seconds");
-  EXPECT_EQ(first.substr(0, 45), "0,0.750000,0.500000,0.250000,0.800000,0.01,0.");
-  EXPECT_EQ(second.substr(0, 38), "1,1.000000,0.300000,0.500000,0.700000,");
+  // Full precision, as CSVLogger's repr(float): 0.8 - 0.1 is not 0.7.
+  EXPECT_EQ(first.substr(0, first.rfind(',') + 1), "0,0.75,0.5,0.25,0.8,0.01,");
+  EXPECT_EQ(second.substr(0, second.rfind(',') + 1), "1,1,0.3,0.5,0.7000000000000001,0.01,");
   const std::string json = read(dir.file("out/history.json"));
   for (const char* needle : {"\"name\": \"synthetic\"", "\"seed\": 3", "\"finished\": true", "\"val_accuracy\": 0.5",
                              "\"config\": \"name: synthetic <&>\\n\"", "\"pipeline\": \"0.1.0\"", "\"support\": 2",
@@ -195,9 +196,9 @@ TEST(History, RestoredStateRewritesTheFilesAndEndsAsAnUninterruptedRun) {
   const std::string rewritten = read(resumed.file("out/history.csv"));
   EXPECT_EQ(std::count(rewritten.begin(), rewritten.end(), '\n'), 2) << "header and epoch 1's row only";
   second.continue_from(1);
-  second.consume(pipeline::Payload::of(result("train", 1, {0, 1, 2, 1}, {0, 1, 2, 1}, 0.3)), "train", out);
+  second.consume(pipeline::Payload::of(result("train", 1, {0, 1, 2, 1}, {0, 1, 2, 1}, 0.5 - 0.2)), "train", out);
   second.on_stream_end("train", 1, out);
-  second.consume(pipeline::Payload::of(result("test", 1, {0, 1, 2, 2}, {0, 1, 0, 1}, 0.7)), "test", out);
+  second.consume(pipeline::Payload::of(result("test", 1, {0, 1, 2, 2}, {0, 1, 0, 1}, 0.8 - 0.1)), "test", out);
   second.on_stream_end("test", 1, out);
   second.on_epoch_end(1, out);
   second.finish(false, out);
@@ -295,4 +296,35 @@ TEST(HtmlReport, SelfContainedWithChartsTablesImagesAndProfile) {
   EXPECT_NE(html.find("src=\"data:image/png;base64,iVBORw0KGgo"), std::string::npos) << "an embedded PNG";
   EXPECT_NE(html.find("<td>model</td><td>sequential</td><td>10</td>"), std::string::npos);
   EXPECT_NE(html.find("name: synthetic &lt;&amp;&gt;"), std::string::npos) << "config escaped";
+}
+
+TEST(ClassNames, ReportsConfusionMatrixPredictionsAndHtmlUseThem) {
+  TempDir dir;
+  auto context = context_in(dir);
+  context.class_names = {"cat", "dog, big", "bird"};
+  HistorySink history(params_for("history", "{save_predictions: true}"));
+  history.prepare(context);
+  feed(history);
+  const std::string predictions = read(dir.file("out/predictions.csv"));
+  EXPECT_EQ(predictions.substr(0, predictions.find('\n')),
+            "stream,index,label,predicted,label_name,predicted_name,p0,p1,p2");
+  EXPECT_NE(predictions.find("test,2,2,0,bird,cat,"), std::string::npos) << predictions;
+  EXPECT_NE(predictions.find("test,1,1,1,\"dog, big\",\"dog, big\","), std::string::npos) << "quoted as CSV";
+  const std::string json = read(dir.file("out/history.json"));
+  EXPECT_NE(json.find("\"name\": \"bird\""), std::string::npos) << json;
+  ConfusionMatrix m(3);
+  m.add(0, 0);
+  m.add(2, 1);
+  const std::string report = m.report(4, context.class_names);
+  EXPECT_NE(report.find("        bird     0.0000"), std::string::npos) << report;
+  EXPECT_NE(report.find("   macro avg"), std::string::npos) << report;
+  EXPECT_NE(m.table(context.class_names).find("    bird      0      1      0"), std::string::npos)
+      << m.table(context.class_names);
+  HtmlReportSink html(params_for("html_report", ""));
+  html.prepare(context);
+  feed(html);
+  const std::string page = read(dir.file("out/report.html"));
+  EXPECT_NE(page.find("<th>dog, big</th>"), std::string::npos);
+  EXPECT_NE(page.find("<th>weighted avg</th>"), std::string::npos);
+  EXPECT_NE(page.find("true bird → cat"), std::string::npos);
 }

@@ -403,6 +403,21 @@ TEST(ModelStage, NonFiniteLossStopsNamingEpochAndBatch) {
   }
 }
 
+TEST(ModelStage, ClassNamesMustMatchTheModelsOutputs) {
+  auto p = pipeline::Pipeline::build(pipeline::parse_config(
+      model_config("input_shape: [2, 2, 1], layers: [flatten, {dense: {units: 3}}]"), "names.yaml"));
+  pipeline::RunContext context;
+  TempDir dir;
+  context.output_dir = dir.path();
+  context.class_names = {"a", "b"};
+  try {
+    p.stage("m").prepare(context);
+    FAIL() << "2 names for 3 classes passed";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("class_names names 2 classes but the model outputs 3"), std::string::npos);
+  }
+}
+
 TEST(ModelStage, AnEpochWithoutATrainBatchIsAnError) {
   auto p = pipeline::Pipeline::build(pipeline::parse_config(
       model_config("input_shape: [2, 2, 1], layers: [flatten, {dense: {units: 3}}]"), "empty.yaml"));

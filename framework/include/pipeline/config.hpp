@@ -33,6 +33,8 @@ struct PipelineConfig {
   int threads = 0;            // 0: all cores
   long long buffer = 1024;    // items in flight between the sources and the last stage
   std::string output_dir;     // default: runs/<name>
+  std::vector<std::string> class_names;  // names of the classes 0..n-1, for reports (empty: numbers)
+  SourceLocation class_names_where;
   int save_every = 1;         // epochs between run-state saves (0: only at the end and when interrupted)
   std::vector<StageConfig> stages;  // in file order
   std::string resolved_text;  // the config after variables and overrides, for reports

@@ -26,6 +26,7 @@ struct RunContext {
   bool resuming = false;  // `--resume`: prepare() must keep what the run wrote before (restore_state follows)
   int threads = 1;
   std::filesystem::path output_dir;
+  std::vector<std::string> class_names;  // the config's class_names (empty: classes are numbers)
   const std::atomic<bool>* stop_requested = nullptr;  // set on SIGINT/SIGTERM
   bool stopping() const { return stop_requested != nullptr && stop_requested->load(); }
   // The per-stage profile so far; callable only while the run lasts (e.g. from a sink's finish()).
