@@ -183,6 +183,22 @@ void check_single_writer(const std::vector<StageNode>& nodes, const std::string&
 
 }  // namespace
 
+std::vector<std::string> Pipeline::warnings() const {
+  std::vector<std::string> out;
+  bool any_sink = false;
+  for (const auto& node : stages_) {
+    const bool has_output = !node.spec->output.empty();
+    any_sink = any_sink || !has_output;
+    if (has_output && node.consumers.empty())
+      out.push_back("stage '" + node.name + "' produces " + node.output_type +
+                    " but no stage takes it as input: its output is dropped");
+  }
+  if (!any_sink)
+    out.push_back("the pipeline has no sink: nothing records or prints its results (add e.g. "
+                  "{type: console, inputs: [...]} or {type: count, inputs: [...]})");
+  return out;
+}
+
 Pipeline Pipeline::build(PipelineConfig config) {
   Pipeline p;
   std::map<std::string, std::size_t> index;

@@ -1,11 +1,14 @@
 #include "pipeline/cli.hpp"
 
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <vector>
 
+#include "pipeline/files.hpp"
 #include "pipeline/pipeline.hpp"
+#include "pipeline/templates.hpp"
 #include "pipeline/version.hpp"
 
 namespace pipeline {
@@ -27,11 +30,28 @@ const char* kUsage =
     "                        check CONFIG without running it (types, parameters, wiring)\n"
     "  stages [TYPE]         list every stage type with its parameters, defaults and docs\n"
     "  graph CONFIG          print the wired pipeline as Graphviz DOT (pipe into `dot -Tsvg`)\n"
+    "  init [TEMPLATE] [-o FILE]\n"
+    "                        write a commented starter config (default template: classifier; --list\n"
+    "                        shows them) to FILE or to the standard output\n"
     "  --help, --version\n"
     "\n"
     "KEY is STAGE.PARAM (STAGE.PARAM.SUB for maps), vars.NAME, or a top-level setting\n"
-    "(seed, epochs, threads, buffer, output_dir, name, save_every). VALUE is YAML: 0.01, true, [1, 2].\n"
-    "exit codes: 0 ok, 1 runtime failure, 2 bad usage or config, 130 interrupted\n";
+    "(seed, epochs, threads, buffer, output_dir, name, save_every, class_names). VALUE is YAML: 0.01, true, [1, 2].\n"
+    "exit codes: 0 ok, 1 runtime failure, 2 bad usage or config, 130 interrupted\n"
+    "\n"
+    "a config file (YAML):\n"
+    "  name: my_run                  # the run's name; outputs go to output_dir (default runs/<name>)\n"
+    "  seed: 42                      # everything random derives from it\n"
+    "  epochs: 20                    # also threads (0 = all cores), buffer, save_every, class_names\n"
+    "  vars: {data_dir: data/mnist}  # ${data_dir} anywhere below (${name} too)\n"
+    "  stages:                       # NAME: {type: TYPE, inputs: [NAMES], PARAMETER: VALUE, ...}\n"
+    "    train_data: {type: idx_reader, images: ${data_dir}/train-images-idx3-ubyte.gz, labels: ...}\n"
+    "    scale: {type: scale, inputs: [train_data]}\n"
+    "    onehot: {type: one_hot, inputs: [scale]}\n"
+    "    batches: {type: shuffle_batcher, inputs: [onehot], batch_size: 128}\n"
+    "    model: {type: sequential, inputs: [batches], layers: [...], optimizer: {type: sgd}}\n"
+    "    console: {type: console, inputs: [model]}\n"
+    "  `pipeline stages` lists every TYPE with its parameters; `pipeline init` writes a full example.\n";
 
 struct Args {
   std::string command;
@@ -90,6 +110,48 @@ void print_version() {
   for (const auto& line : version_lines()) std::cout << line << "\n";
 }
 
+// `pipeline init [TEMPLATE] [-o FILE]`: never overwrites a file.
+int init(int argc, char** argv) {
+  std::string name = "classifier", file;
+  for (int i = 2; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word == "--list") {
+      for (const auto& t : config_templates()) std::cout << t.name << "  " << t.summary << "\n";
+      return kExitOk;
+    }
+    if (word == "-o" || word == "--output") {
+      if (i + 1 >= argc) throw UsageError(word + " needs a file name");
+      file = argv[++i];
+    } else if (!word.empty() && word[0] == '-') {
+      throw UsageError("unknown option '" + word + "' for init");
+    } else {
+      name = word;
+    }
+  }
+  const ConfigTemplate* chosen = nullptr;
+  std::vector<std::string> names;
+  for (const auto& t : config_templates()) {
+    names.push_back(t.name);
+    if (t.name == name) chosen = &t;
+  }
+  if (chosen == nullptr) {
+    const std::string hint = closest_match(name, names);
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    throw UsageError("no template '" + name + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+                     "; templates: " + known);
+  }
+  if (file.empty()) {
+    std::cout << chosen->text;
+    return kExitOk;
+  }
+  if (std::filesystem::exists(file)) throw UsageError(file + " exists; init does not overwrite files");
+  write_file_atomically(file, chosen->text);
+  std::cout << "wrote " << file << " (template '" << chosen->name << "'); check it with: pipeline validate " << file
+            << "\n";
+  return kExitOk;
+}
+
 int list_stages(const std::string& only) {
   const Registry& registry = Registry::instance();
   bool found = false;
@@ -113,6 +175,10 @@ int list_stages(const std::string& only) {
     return kExitUsage;
   }
   return kExitOk;
+}
+
+void print_warnings(const Pipeline& pipeline) {
+  for (const auto& warning : pipeline.warnings()) std::cerr << "warning: " << warning << "\n";
 }
 
 void print_summaries(const Pipeline& pipeline) {
@@ -143,6 +209,7 @@ extern "C" void on_stop_signal(int) {
 
 int run(const Args& args) {
   Pipeline pipeline = Pipeline::build(load_config(args.config, args.overrides));
+  print_warnings(pipeline);
   clear_stop_request();
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
@@ -177,6 +244,7 @@ int cli_main(int argc, char** argv) {
         return kExitOk;
       }
     }
+    if (argc >= 2 && std::string(argv[1]) == "init") return init(argc, argv);
     Args args = parse_args(argc, argv);
     if (args.command == "stages") return list_stages(args.config);
     if (args.command != "run" && args.command != "validate" && args.command != "graph")
@@ -188,6 +256,7 @@ int cli_main(int argc, char** argv) {
       std::cout << pipeline.to_dot();
       return kExitOk;
     }
+    print_warnings(pipeline);
     print_summaries(pipeline);
     std::cout << args.config << ": ok (" << pipeline.stages().size() << " stages)\n";
     return kExitOk;

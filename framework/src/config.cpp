@@ -348,7 +348,12 @@ PipelineConfig parse_config(const std::string& text, const std::string& file,
     for (const auto& field : body) {
       const std::string key = key_name(field.first, file);
       if (key == "type") continue;
-      if (key == "inputs" || key == "input") {
+      if (key == "input")
+        throw ConfigError(at(file, field.first), stage.name,
+                          "'input' is not a stage key: write 'inputs: " +
+                              (field.second.IsScalar() ? field.second.Scalar() : std::string("[a, b]")) +
+                              "' (a stage name or a list of them)");
+      if (key == "inputs") {
         const YAML::Node& inputs = field.second;
         auto add = [&](const YAML::Node& n) {
           if (!n.IsScalar()) throw ConfigError(at(file, n), stage.name, "an input is a stage name");

@@ -136,6 +136,10 @@ TrainingSpec build_training(const pipeline::Params& parent, const std::string& p
   spec.description = spec.optimizer->description(spec.learning_rate);
   const YAML::Node schedule_node = child(node, "schedule");
   const YAML::Node given_type = child(schedule_node, "type");
+  if (schedule_node.IsMap() && schedule_node.size() > 0 && !given_type.IsDefined())
+    parent.fail(parameter, schedule_node,
+                "schedule: missing 'type' (known: " + join(nn::ScheduleRegistry::instance().names()) +
+                    "), e.g. {type: step, step_epochs: 10, gamma: 0.5}");
   const std::string kind = given_type.IsScalar() ? given_type.Scalar() : "constant";
   const nn::ScheduleSpec& schedule = find_spec<nn::ScheduleRegistry>(kind, "schedule", parent, parameter,
                                                                      given_type.IsDefined() ? given_type : schedule_node);

@@ -239,3 +239,29 @@ TEST(Cli, OutOfMemoryNamesTheLayerNotStdBadAlloc) {
             std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("std::bad_alloc"), std::string::npos) << r.output;
 }
+
+TEST(Cli, HelpShowsTheConfigFileLayout) {
+  const auto help = run("--help");
+  for (const char* part : {"a config file (YAML):", "stages:", "{type: TYPE, inputs: [NAMES]", "vars:", "pipeline init"})
+    EXPECT_NE(help.output.find(part), std::string::npos) << part;
+}
+
+TEST(Cli, InitWritesStarterConfigsThatRunAsWritten) {
+  REQUIRE_MNIST();
+  TempDir dir;
+  for (const std::string name : {"classifier", "data"}) {
+    const std::string file = dir.file(name + ".yaml");
+    const auto written = run("init " + name + " -o " + file);
+    ASSERT_EQ(written.code, 0) << written.output;
+    EXPECT_EQ(run("init " + name + " -o " + file).code, 2) << "never overwrites";
+    const auto ran = run("run " + file + mnist_vars() + " --set epochs=1 --set train_data.limit=512 " +
+                         "--set test_data.limit=256 --set output_dir=" + dir.file(name));
+    EXPECT_EQ(ran.code, 0) << ran.output;
+    EXPECT_EQ(ran.output.find("warning"), std::string::npos) << ran.output;
+  }
+  const auto list = run("init --list");
+  EXPECT_NE(list.output.find("classifier  LeNet"), std::string::npos) << list.output;
+  const auto wrong = run("init clasifier");
+  EXPECT_EQ(wrong.code, 2);
+  EXPECT_NE(wrong.output.find("no template 'clasifier' (did you mean 'classifier'?)"), std::string::npos);
+}

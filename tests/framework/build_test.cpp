@@ -105,3 +105,15 @@ TEST(Validate, ValidPipelineResolvesTypesOriginsAndDefaults) {
   EXPECT_NE(dot.find("\"train\" -> \"j\""), std::string::npos) << dot;
   EXPECT_NE(dot.find("\"j\" -> \"sink\""), std::string::npos) << dot;
 }
+
+TEST(Validate, WarnsWhenNothingRecordsTheResults) {
+  auto none = pipeline::Pipeline::build(pipeline::parse_config(
+      "stages:\n  src: {type: test_counter}\n  j: {type: test_jitter, inputs: src}\n", "w.yaml"));
+  const auto warnings = none.warnings();
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_EQ(warnings[0], "stage 'j' produces int but no stage takes it as input: its output is dropped");
+  EXPECT_NE(warnings[1].find("the pipeline has no sink"), std::string::npos);
+  auto fine = pipeline::Pipeline::build(pipeline::parse_config(
+      "stages:\n  src: {type: test_counter}\n  sink: {type: test_recorder, inputs: src}\n", "w.yaml"));
+  EXPECT_TRUE(fine.warnings().empty());
+}

@@ -141,3 +141,8 @@ TEST(Config, ClassNamesAreAListOfDistinctNames) {
   expect_config_error("class_names: [cat, \"\"]\nstages:\n  s: {type: test_counter}\n", 1, 20,
                       "a class name must be a non-empty string");
 }
+
+TEST(Config, InputIsNotAnAliasOfInputs) {
+  expect_config_error("stages:\n  a: {type: test_counter}\n  b: {type: test_recorder, input: a}\n", 3, 28,
+                      "'input' is not a stage key: write 'inputs: a'");
+}

@@ -156,6 +156,15 @@ TEST(Optimizers, UpdateRulesMatchHandComputedSteps) {
 TEST(Optimizers, Schedules) {
   EXPECT_DOUBLE_EQ(schedule_of("{type: constant}")->rate(0.1, 7, 20), 0.1);
   EXPECT_DOUBLE_EQ(schedule_of("{}")->rate(0.1, 7, 20), 0.1) << "constant is the default";
+  // Settings without a type, or a decay without its pace, are errors rather than a silent constant rate.
+  EXPECT_THROW(schedule_of("{gamma: 0.5}"), pipeline::ConfigError);
+  try {
+    schedule_of("{type: step, gamma: 0.5}");
+    ADD_FAILURE() << "a step schedule without step_epochs passed";
+  } catch (const pipeline::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("schedule (step): missing required parameter 'step_epochs'"), std::string::npos);
+  }
+  EXPECT_THROW(schedule_of("{type: exponential}"), pipeline::ConfigError);
   const auto step = schedule_of("{type: step, step_epochs: 5, gamma: 0.5}");
   EXPECT_DOUBLE_EQ(step->rate(0.1, 4, 20), 0.1);
   EXPECT_DOUBLE_EQ(step->rate(0.1, 5, 20), 0.05);

@@ -42,6 +42,8 @@ class Pipeline {
 
   const PipelineConfig& config() const { return config_; }
   const std::vector<StageNode>& stages() const { return stages_; }
+  // What is valid but probably not meant: no sink at all, or a stage whose output nothing consumes.
+  std::vector<std::string> warnings() const;
   // Graphviz DOT of the wired graph.
   std::string to_dot() const;
   // Runs to completion; throws StageError for the first stage that failed.

@@ -8,7 +8,6 @@ namespace nn {
 namespace {
 
 using pipeline::float_param;
-using pipeline::int_param;
 
 class Constant : public Schedule {
  public:
@@ -55,8 +54,9 @@ ScheduleSpec constant_spec() {
 ScheduleSpec step_spec() {
   return {"step",
           "multiplied by gamma every step_epochs epochs",
-          {int_param("step_epochs", 10, "epochs between steps").min(1),
-           float_param("gamma", 0.1, "factor at each step").min(0).max(1)},
+          // Required, as Keras' decays require theirs: a default would decay at a pace nobody chose.
+          {pipeline::required_param("step_epochs", pipeline::ParamType::Int, "epochs between steps").min(1),
+           pipeline::required_param("gamma", pipeline::ParamType::Float, "factor at each step").min(0).max(1)},
           [](const pipeline::Params& p) {
             return std::make_unique<Step>(static_cast<int>(p.get_int("step_epochs")), p.get_float("gamma"));
           }};
@@ -64,7 +64,7 @@ ScheduleSpec step_spec() {
 ScheduleSpec exponential_spec() {
   return {"exponential",
           "multiplied by gamma every epoch",
-          {float_param("gamma", 0.9, "factor per epoch").min(0).max(1)},
+          {pipeline::required_param("gamma", pipeline::ParamType::Float, "factor per epoch").min(0).max(1)},
           [](const pipeline::Params& p) { return std::make_unique<Exponential>(p.get_float("gamma")); }};
 }
 ScheduleSpec cosine_spec() {
