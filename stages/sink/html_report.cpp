@@ -37,6 +37,7 @@ std::string fmt(const char* format, double v) {
 HtmlReportSink::HtmlReportSink(const pipeline::Params& p)
     : path_param_(p.get_string("path")),
       max_images_(static_cast<std::size_t>(p.get_int("max_images"))),
+      log_loss_(p.get_bool("log_loss")),
       history_(p.get_string("train_stream")) {}
 
 std::vector<std::filesystem::path> HtmlReportSink::output_files(const std::filesystem::path& output_dir) const {
@@ -150,7 +151,11 @@ std::string HtmlReportSink::render(const pipeline::Profile& profile, bool interr
       for (const auto& r : rows) s.values.push_back(history_.metric(r, name));
       series.push_back(std::move(s));
     }
-    html += svg_line_chart(metric, "epoch", series);
+    ChartAxes axes;
+    axes.y_label = metric;
+    if (std::string(metric) == "accuracy") axes.y_floor = 0, axes.y_ceiling = 1;
+    if (std::string(metric) == "loss") axes.y_floor = 0, axes.log_y = log_loss_;
+    html += svg_line_chart(metric, axes, series);
   }
   html += "</div>\n";
 
@@ -207,7 +212,11 @@ std::string HtmlReportSink::render(const pipeline::Profile& profile, bool interr
   html += "</table>\n<h2>Config</h2><pre id=\"config\">" + html_escape(context_.config_text) + "</pre>\n";
   // Marks the page as rendered with what it holds: the browser test reads these from the live DOM.
   html += "<script>document.body.dataset.charts=document.querySelectorAll('svg.chart polyline').length;"
-          "document.body.dataset.images=[...document.images].filter(i=>i.complete&&i.naturalWidth>0).length;</script>\n";
+          "document.body.dataset.images=[...document.images].filter(i=>i.complete&&i.naturalWidth>0).length;"
+          // Tick labels drawn outside their chart (cut off by its edge), as laid out by the browser.
+          "document.body.dataset.clippedLabels=[...document.querySelectorAll('svg.chart text')].filter(t=>{"
+          "const b=t.getBoundingClientRect(),s=t.ownerSVGElement.getBoundingClientRect();return b.left<s.left-0.5||"
+          "b.top<s.top-0.5||b.right>s.right+0.5||b.bottom>s.bottom+0.5}).length;</script>\n";
   return html + "</body></html>\n";
 }
 
@@ -227,6 +236,7 @@ static pipeline::StageSpec html_report_spec() {
   spec.params = {
       string_param("path", "", "report path (default <output_dir>/report.html)"),
       int_param("max_images", 100, "at most this many misclassified images").min(0).max(10000),
+      bool_param("log_loss", false, "draw the loss chart on a log scale (late epochs' small changes stay visible)"),
       string_param("train_stream", "train", "the stream whose metrics have no val_ prefix"),
   };
   spec.create = [](const Params& p) { return std::make_unique<HtmlReportSink>(p); };

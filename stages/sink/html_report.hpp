@@ -33,6 +33,7 @@ class HtmlReportSink : public pipeline::Processor {
   std::string path_param_;
   std::filesystem::path path_;
   std::size_t max_images_;
+  bool log_loss_;
   EpochHistory history_;
   pipeline::RunContext context_;
   std::vector<Misclassified> wrong_, last_wrong_;

@@ -7,7 +7,9 @@ import csv
 import glob
 import importlib
 import json
+import math
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -140,6 +142,26 @@ def main():
     for element in ('id="summary"', 'id="confusion"', 'id="classes"', 'id="misclassified"', 'id="profile"', 'id="config"'):
         check(element in dom, f"report holds {element}")
     check("<td>model</td><td>sequential</td>" in dom, "profile lists the model stage")
+    # Charts: y ticks on round numbers in 1-2-5 steps, accuracy never above 1, no label cut off, axis titles.
+    check('data-clipped-labels="0"' in dom, "no chart label drawn outside its chart")
+    for chart in re.findall(r'<svg class="chart".*?</svg>', dom, flags=re.S):
+        ticks = [float(t) for t in re.findall(r'class="tick y-tick">([^<]*)<', chart)]
+        steps = {round(b - a, 12) for a, b in zip(ticks, ticks[1:])}
+        check(len(ticks) >= 3 and len(steps) == 1, f"evenly spaced y ticks: {ticks}")
+        step = steps.pop() if steps else 0
+        mantissa = step / 10 ** math.floor(math.log10(step)) if step > 0 else 0
+        check(any(abs(mantissa - m) < 1e-9 for m in (1, 2, 5)), f"y tick step {step} is 1, 2 or 5 times a power of ten")
+        check(all(abs(t / step - round(t / step)) < 1e-9 for t in ticks), f"ticks on multiples of the step: {ticks}")
+        if 'aria-label="accuracy"' in chart:
+            check(max(ticks) <= 1, f"accuracy ticks never above 1: {ticks}")
+        check('class="tick axis-title"' in chart, "the chart has axis titles")
+    # A screenshot to look at (kept in the output folder when a check fails).
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+                    f"--user-data-dir={tempfile.mkdtemp(prefix='pipeline-chromium-')}", "--window-size=1200,900",
+                    f"--screenshot={os.path.join(out, 'report.png')}", "file://" + report_path],
+                   capture_output=True, timeout=120)
+    if os.environ.get("PIPELINE_KEEP_SCREENSHOT"):
+        shutil.copy(os.path.join(out, "report.png"), os.environ["PIPELINE_KEEP_SCREENSHOT"])
 
     print(f"{passed} passed, {len(failures)} failed")
     if not failures:

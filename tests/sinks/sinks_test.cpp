@@ -12,6 +12,7 @@
 #include "sink/history.hpp"
 #include "sink/html_report.hpp"
 #include "sink/metrics.hpp"
+#include "sink/svg_chart.hpp"
 #include "sink/tensorboard.hpp"
 #include "support/files.hpp"
 #include "support/params.hpp"
@@ -327,4 +328,44 @@ TEST(ClassNames, ReportsConfusionMatrixPredictionsAndHtmlUseThem) {
   EXPECT_NE(page.find("<th>dog, big</th>"), std::string::npos);
   EXPECT_NE(page.find("<th>weighted avg</th>"), std::string::npos);
   EXPECT_NE(page.find("true bird → cat"), std::string::npos);
+}
+
+TEST(Charts, TicksOnRoundNumbersWithTheirOwnPrecision) {
+  using stages::nice_ticks;
+  EXPECT_EQ(nice_ticks(0.0, 1.0, false), (std::vector<double>{0, 0.2, 0.4, 0.6000000000000001, 0.8, 1}));
+  EXPECT_EQ(nice_ticks(0.0095, 0.0302, false).size(), 5u);  // 0.010 .. 0.030 by 0.005
+  EXPECT_NEAR(nice_ticks(0.0095, 0.0302, false)[0], 0.01, 1e-12);
+  EXPECT_EQ(nice_ticks(0.01, 10, true), (std::vector<double>{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10}));
+  EXPECT_EQ(stages::tick_text(0.6000000000000001, 0.2), "0.6");
+  EXPECT_EQ(stages::tick_text(0.015, 0.005), "0.015");
+  EXPECT_EQ(stages::tick_text(-1e-17, 0.2), "0.0") << "no -0.0";
+  EXPECT_EQ(stages::tick_text(250, 50), "250");
+}
+
+TEST(Charts, AccuracyStaysAtMostOneAndSmallLossesKeepShortLabels) {
+  stages::ChartAxes accuracy;
+  accuracy.y_label = "accuracy";
+  accuracy.y_floor = 0, accuracy.y_ceiling = 1;
+  const std::string a = stages::svg_line_chart("accuracy", accuracy, {{"val_accuracy", "#000", {0.97, 0.985, 0.999}}});
+  std::vector<double> ticks;
+  const std::regex tick(R"re(class="tick y-tick">([^<]*)<)re");
+  for (auto it = std::sregex_iterator(a.begin(), a.end(), tick); it != std::sregex_iterator(); ++it)
+    ticks.push_back(std::stod((*it)[1]));
+  ASSERT_GE(ticks.size(), 3u);
+  EXPECT_LE(ticks.back(), 1.0);
+  EXPECT_GE(ticks.back(), 0.999);
+  stages::ChartAxes loss;
+  loss.y_label = "loss";
+  loss.y_floor = 0;
+  const std::string l = stages::svg_line_chart("loss", loss, {{"loss", "#000", {0.0302, 0.0121, 0.009741}}});
+  EXPECT_EQ(l.find("y-tick\">0.009741<"), std::string::npos) << "ticks are round numbers, not data values";
+  // 0.005 to 0.035 by 0.005: the axis starts and ends on a labelled tick, below the lowest point.
+  EXPECT_NE(l.find("y-tick\">0.005<"), std::string::npos) << l;
+  EXPECT_NE(l.find("y-tick\">0.035<"), std::string::npos) << l;
+  loss.log_y = true;
+  const std::string g = stages::svg_line_chart("loss", loss, {{"loss", "#000", {2.3, 0.12, 0.009741}}});
+  EXPECT_NE(g.find("data-scale=\"log\""), std::string::npos);
+  EXPECT_NE(g.find("y-tick\">0.001<"), std::string::npos) << g;
+  EXPECT_NE(g.find("y-tick\">10<"), std::string::npos) << g;
+  EXPECT_NE(g.find("loss (log scale)"), std::string::npos);
 }
