@@ -50,6 +50,10 @@ void ShuffleBatcher::add_to_batch(StreamState& state, std::string_view stream, c
     b.stream = std::string(stream);
     b.epoch = state.epoch;
     b.number = state.batches;
+    if (sample.epoch_size > 0) {
+      const auto n = static_cast<std::int64_t>(batch_size_);
+      b.batches_in_epoch = drop_last_ ? sample.epoch_size / n : (sample.epoch_size + n - 1) / n;
+    }
     const auto& s = sample.x.shape();
     b.x = xt::xarray<float>::from_shape({batch_size_, s[0], s[1], s[2]});
     b.y = xt::xarray<float>::from_shape({batch_size_, sample.target.size()});

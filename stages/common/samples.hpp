@@ -15,6 +15,7 @@ namespace stages {
 struct ImageSample {
   std::int64_t index = 0;  // position in the source data set
   int epoch = 0;
+  std::int64_t epoch_size = 0;  // samples the source sends this epoch (0: unknown), for progress totals
   int label = 0;
   std::uint32_t rows = 0, cols = 0, channels = 1;
   std::shared_ptr<const std::vector<std::uint8_t>> storage;  // shared with the data set, or owned
@@ -28,6 +29,7 @@ struct ImageSample {
 struct TensorSample {
   std::int64_t index = 0;
   int epoch = 0;
+  std::int64_t epoch_size = 0;
   int label = 0;
   xt::xtensor<float, 3> x;
   xt::xtensor<float, 1> target;  // empty for "tensor"
@@ -38,6 +40,7 @@ struct Batch {
   std::string stream;
   int epoch = 0;
   std::int64_t number = 0;          // batch number within the stream's epoch
+  std::int64_t batches_in_epoch = 0;  // from the source's size (0: unknown)
   xt::xarray<float> x;              // (N, H, W, C): the layout the model reads, handed to its first layer as is
   xt::xarray<float> y;              // (N, classes)
   std::vector<int> labels;          // N

@@ -83,6 +83,7 @@ std::optional<pipeline::Payload> IdxReader::next() {
   ImageSample s;
   s.index = i;
   s.epoch = epoch_;
+  s.epoch_size = static_cast<std::int64_t>(order_.size());
   s.label = data_.labels[i];
   s.rows = data_.rows;
   s.cols = data_.cols;

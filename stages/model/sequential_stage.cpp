@@ -103,7 +103,7 @@ BatchResult SequentialModel::result_of(const Batch& b, std::string_view stream, 
   r.epochs = epochs_ + epoch_offset_;
   r.batch = b.number;
   auto known = batches_per_epoch_.find(r.stream);
-  r.batches_per_epoch = known == batches_per_epoch_.end() ? 0 : known->second;
+  r.batches_per_epoch = b.batches_in_epoch > 0 ? b.batches_in_epoch : known == batches_per_epoch_.end() ? 0 : known->second;
   batches_seen_[r.stream] = b.number + 1;
   r.labels = b.labels;
   r.indices = b.indices;

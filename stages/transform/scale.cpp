@@ -22,6 +22,7 @@ pipeline::Payload ScaleTransform::apply(const pipeline::Payload& input, std::str
   TensorSample out;
   out.index = image.index;
   out.epoch = image.epoch;
+  out.epoch_size = image.epoch_size;
   out.label = image.label;
   out.x = xt::xtensor<float, 3>::from_shape({image.rows, image.cols, image.channels});
   const float a = factor_ / std_, b = -mean_ / std_;
