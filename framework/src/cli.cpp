@@ -235,9 +235,13 @@ int cli_main(int argc, char** argv) {
   try {
     if (argc >= 2) {
       const std::string first = argv[1];
-      if (first == "--help" || first == "-h" || first == "help") {
-        std::cout << kUsage;
-        return kExitOk;
+      // `pipeline --help`, and `pipeline VERB --help` (one text serves every verb).
+      for (int i = 1; i < argc; ++i) {
+        const std::string word = argv[i];
+        if (word == "--help" || word == "-h" || (i == 1 && word == "help")) {
+          std::cout << kUsage;
+          return kExitOk;
+        }
       }
       if (first == "--version") {
         print_version();

@@ -244,6 +244,11 @@ TEST(Cli, HelpShowsTheConfigFileLayout) {
   const auto help = run("--help");
   for (const char* part : {"a config file (YAML):", "stages:", "{type: TYPE, inputs: [NAMES]", "vars:", "pipeline init"})
     EXPECT_NE(help.output.find(part), std::string::npos) << part;
+  for (const char* verb : {"run --help", "init -h", "validate x.yaml --help"}) {
+    const auto r = run(verb);
+    EXPECT_EQ(r.code, 0) << verb;
+    EXPECT_EQ(r.output, help.output) << verb;
+  }
 }
 
 TEST(Cli, InitWritesStarterConfigsThatRunAsWritten) {
