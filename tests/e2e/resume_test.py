@@ -17,6 +17,8 @@ import time
 
 pipeline, source, data = sys.argv[1:4]
 seed = int(os.environ.get("PIPELINE_RESUME_SEED", "20261127"))
+# Kills to land in all; scripts/sanitize asks for fewer (a sanitized run is about 15 times slower).
+wanted_kills = int(os.environ.get("PIPELINE_RESUME_KILLS", "12"))
 failures, passed = [], 0
 
 
@@ -115,7 +117,7 @@ reference = outputs(reference_dir)
 # enough kills landed.
 rng = random.Random(seed)
 kills, chains = 0, 0
-while kills < 12:
+while kills < wanted_kills:
     chains += 1
     out = os.path.join(root, f"killed{chains}")
     attempt, chain_kills = 0, 0
@@ -135,7 +137,7 @@ while kills < 12:
     compare(out, reference, f"chain {chains}, after {chain_kills} SIGKILLs")
 print(f"SIGKILL: {kills} kills in {chains} chains (seed {seed}), {in_writes} while a file was being written",
       flush=True)
-check(in_writes >= 2, f"only {in_writes} kills landed inside a write")
+check(in_writes >= min(2, wanted_kills // 3), f"only {in_writes} kills landed inside a write")
 
 # SIGINT mid-epoch: the model saves where it stopped, and --resume replays the trained batches.
 out = os.path.join(root, "interrupted")
