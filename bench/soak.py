@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Soak: a config run several times back to back (by default the seed recipe, 3 times, with the ASan build),
 sampling the process's resident memory and open file descriptors every 0.2 s. Per epoch (read off the run's
-history.csv) it prints the peak and the median RSS and the descriptors open at the epoch's end; the check fails
+history.csv) it prints the peak and the median RSS and the fewest descriptors open at once; the check fails
 when the median RSS grows from the second epoch on by more than --rss-slack MB (peaks are transient buffers of
 the epoch's end and come and go), when the descriptors change, or when a run fails (ASan's leak check at exit
 included).
@@ -56,9 +56,10 @@ def soak_once(args, run, root):
         except (OSError, ValueError):
             break
         epoch = epochs_done(out) + 1
-        samples.setdefault(epoch, [[], 0])
+        samples.setdefault(epoch, [[], fds])
         samples[epoch][0].append(rss)
-        samples[epoch][1] = fds
+        # The fewest open at once: a file being written holds one for a moment; a leaked one never closes.
+        samples[epoch][1] = min(samples[epoch][1], fds)
         time.sleep(0.2)
     _, stderr = proc.communicate()
     per_epoch = {e: (max(r), statistics.median(r), fds) for e, (r, fds) in samples.items()}
