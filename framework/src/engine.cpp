@@ -7,9 +7,12 @@
 // Every item leaving the sources holds a retire token; the limiter admits a new item only when a token is
 // released (the item, or whatever a processor built from it, has been fully consumed), so memory stays
 // bounded however fast the sources are.
+#include <signal.h>
+
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -104,15 +107,22 @@ std::filesystem::path run_state_path(const PipelineConfig& config) {
   return std::filesystem::path(config.output_dir) / "run.state";
 }
 
-// Temporary files of writes a killed run left behind (pipeline/files.hpp names them <file>.<pid>.<n>.tmp); with
-// the folder locked, no live writer can own one.
+// Temporary files of writes a killed run left behind (pipeline/files.hpp names them <file>.<pid>.<n>.tmp): only in
+// the output folder and two levels of folders below (logs/<run>/), and only when their writer is gone, so that a user's own
+// file of a similar name, or a live writer's temporary, is never touched.
 void remove_stale_temporaries(const std::filesystem::path& output_dir) {
-  static const std::regex temporary(R"(.*\.[0-9]+\.[0-9]+\.tmp)");
+  static const std::regex temporary(R"(.*\.([0-9]+)\.[0-9]+\.tmp)");
   std::error_code ec;
   std::vector<std::filesystem::path> stale;
   for (auto it = std::filesystem::recursive_directory_iterator(output_dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
-    if (it->is_regular_file(ec) && std::regex_match(it->path().filename().string(), temporary)) stale.push_back(it->path());
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it.depth() >= 2) it.disable_recursion_pending();
+    std::smatch m;
+    const std::string name = it->path().filename().string();
+    if (!it->is_regular_file(ec) || !std::regex_match(name, m, temporary)) continue;
+    const auto pid = static_cast<pid_t>(std::stoll(m[1].str()));
+    if (::kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(it->path());
+  }
   for (const auto& path : stale) std::filesystem::remove(path, ec);
 }
 

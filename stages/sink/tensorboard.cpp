@@ -116,9 +116,13 @@ void TensorBoardSink::prepare(const pipeline::RunContext& context) {
   file_name_ = "events.out.tfevents." + std::to_string(static_cast<long long>(now_seconds())) + "." + host + "." +
                std::to_string(::getpid()) + ".pipeline";
   for (const char* run : {"train", "validation"}) ensure_writable_folder(logdir_ / run / file_name_);
-  // A new run replaces the event files an earlier run in this folder wrote, as it replaces history.csv: one
-  // run's curves per logdir. A resumed run continues them instead (restore_state).
-  if (!context.resuming) remove_earlier_event_files();
+  // A new run replaces the event files an earlier run in its own (locked) output folder wrote, as it replaces
+  // history.csv: one run's curves per logdir. A logdir elsewhere may be shared by runs: nothing is removed there.
+  // A resumed run continues its files instead (restore_state).
+  const auto relative = std::filesystem::weakly_canonical(logdir_).lexically_relative(
+      std::filesystem::weakly_canonical(context.output_dir));
+  const bool inside_output = !relative.empty() && *relative.begin() != "..";
+  if (!context.resuming && inside_output) remove_earlier_event_files();
   history_.start();
 }
 

@@ -156,3 +156,24 @@ TEST(SingleWriter, TwoStagesWritingOneFileIsAConfigError) {
                       "  a: {type: test_file_writer, inputs: src, path: o/run.state}\n",
                       4, 3, "which the run itself (its resumable state) writes too");
 }
+
+TEST(DurableRun, StaleTemporariesOfDeadWritersAreRemovedAndNothingElse) {
+  TempDir dir;
+  const auto write = [](const std::filesystem::path& path) {
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream(path) << "x";
+  };
+  const auto dead = dir.path() / "history.csv.999999999.3.tmp";           // no such process
+  const auto deeper = dir.path() / "logs" / "train" / "ev.999999999.1.tmp";
+  const auto live = dir.path() / ("history.csv." + std::to_string(::getpid()) + ".9.tmp");  // a live writer's
+  const auto users = dir.path() / "notes.tmp";
+  const auto too_deep = dir.path() / "a" / "b" / "c" / "x.999999999.1.tmp";
+  for (const auto& path : {dead, deeper, live, users, too_deep}) write(path);
+  auto p = build(dir, 1);
+  p.run();
+  EXPECT_FALSE(std::filesystem::exists(dead));
+  EXPECT_FALSE(std::filesystem::exists(deeper));
+  EXPECT_TRUE(std::filesystem::exists(live));
+  EXPECT_TRUE(std::filesystem::exists(users));
+  EXPECT_TRUE(std::filesystem::exists(too_deep));
+}

@@ -238,6 +238,15 @@ TEST(TensorBoard, RestoredStateTruncatesWhatWasAppendedAfterIt) {
   TensorBoardSink fresh(params_for("tensorboard", ""));
   fresh.prepare(context_in(dir));
   EXPECT_TRUE(std::filesystem::is_empty(dir.path() / "out/logs/train"));
+  // A logdir outside the run's output folder may be shared with other runs: nothing there is removed.
+  TempDir shared;
+  const std::string custom = "{logdir: " + shared.path().string() + "}";
+  TensorBoardSink other_run(params_for("tensorboard", custom));
+  other_run.prepare(context_in(dir));
+  state_after_first_epoch(other_run);
+  TensorBoardSink next_run(params_for("tensorboard", custom));
+  next_run.prepare(context_in(dir));
+  EXPECT_FALSE(std::filesystem::is_empty(shared.path() / "train")) << "another run's event files kept";
 }
 
 TEST(History, UnwritableOutputFolderFailsBeforeTraining) {
