@@ -1,11 +1,15 @@
 #include "pipeline/cli.hpp"
 
+#include <unistd.h>
+
 #include <csignal>
 #include <filesystem>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <vector>
 
+#include "pipeline/communicator.hpp"
 #include "pipeline/files.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/templates.hpp"
@@ -64,6 +68,11 @@ struct Args {
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+// This rank ends with `code`; its message, if any, was printed already (see build_on_every_rank).
+struct RankExit {
+  int code;
 };
 
 Args parse_args(int argc, char** argv) {
@@ -200,6 +209,15 @@ void print_banner(const Pipeline& pipeline) {
   std::cout.flush();
 }
 
+// Under mpirun a stop ends this rank at once: the ranks could not agree on a step to stop at without
+// communicating, and one waiting in a collective for a rank that stopped would hang. What the run saved at its
+// last epoch end stays intact (every write is atomic), and --resume continues from there.
+extern "C" void on_stop_signal_in_job(int) {
+  static const char message[] = "pipeline: stopped by a signal; --resume continues from the last saved epoch\n";
+  if (world().rank() == 0) (void)!::write(2, message, sizeof message - 1);
+  std::_Exit(kExitInterrupted);
+}
+
 extern "C" void on_stop_signal(int) {
   request_stop();
   // A second Ctrl-C kills at once.
@@ -207,21 +225,48 @@ extern "C" void on_stop_signal(int) {
   std::signal(SIGTERM, SIG_DFL);
 }
 
+// Every rank builds the pipeline; a config error is reported once: by rank 0, or else by the first rank that
+// met it (a file only its machine lacks). Ranks never wait in a collective for a rank that failed here.
+Pipeline build_on_every_rank(const Args& args) {
+  Communicator& ranks = world();
+  std::optional<Pipeline> pipeline;
+  std::string failure;  // exit code and message
+  try {
+    pipeline.emplace(Pipeline::build(load_config(args.config, args.overrides)));
+  } catch (const ConfigError& e) {
+    failure = std::to_string(kExitUsage) + "error: " + e.what();
+  } catch (const std::exception& e) {
+    failure = std::to_string(kExitFailure) + "error: " + describe_exception(e);
+  }
+  if (ranks.size() == 1 && failure.empty()) return std::move(*pipeline);
+  const std::vector<std::string> all = ranks.size() == 1 ? std::vector<std::string>{failure} : ranks.all_gather(failure);
+  for (std::size_t r = 0; r < all.size(); ++r) {
+    if (all[r].empty()) continue;
+    if (static_cast<int>(r) == ranks.rank())
+      std::cerr << all[r].substr(1) << (r > 0 ? " (on rank " + std::to_string(r) + ")" : "") << "\n";
+    throw RankExit{all[r][0] - '0'};
+  }
+  return std::move(*pipeline);
+}
+
 int run(const Args& args) {
-  Pipeline pipeline = Pipeline::build(load_config(args.config, args.overrides));
-  print_warnings(pipeline);
+  const bool in_job = world().size() > 1;
+  Pipeline pipeline = build_on_every_rank(args);
+  if (world().rank() == 0) print_warnings(pipeline);
   clear_stop_request();
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGINT, in_job ? on_stop_signal_in_job : on_stop_signal);
+  std::signal(SIGTERM, in_job ? on_stop_signal_in_job : on_stop_signal);
   RunOptions options;
   options.threads = args.threads;
   options.profile = args.profile;
   options.resume = args.resume;
-  options.on_start = [&pipeline] { print_banner(pipeline); };
+  options.on_start = [&pipeline] {
+    if (world().rank() == 0) print_banner(pipeline);
+  };
   Profile profile = pipeline.run(options);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  if (args.profile) std::cout << "\nprofile:\n" << profile.table();
+  if (args.profile && world().rank() == 0) std::cout << "\nprofile:\n" << profile.table();
   if (stop_flag().load()) {
     std::cerr << "pipeline: interrupted; stages finished cleanly (continue with --resume)\n";
     return kExitInterrupted;
@@ -229,53 +274,75 @@ int run(const Args& args) {
   return kExitOk;
 }
 
-}  // namespace
 
-int cli_main(int argc, char** argv) {
-  try {
-    if (argc >= 2) {
-      const std::string first = argv[1];
-      // `pipeline --help`, and `pipeline VERB --help` (one text serves every verb).
-      for (int i = 1; i < argc; ++i) {
-        const std::string word = argv[i];
-        if (word == "--help" || word == "-h" || (i == 1 && word == "help")) {
-          std::cout << kUsage;
-          return kExitOk;
-        }
-      }
-      if (first == "--version") {
-        print_version();
+// With several ranks, a failure on one rank ends the whole job at once (the others may wait in a collective
+// for it); errors every rank meets alike are reported once.
+int report(const std::string& message, int code) {
+  Communicator& ranks = world();
+  if (ranks.size() == 1) {
+    std::cerr << message << "\n";
+    return code;
+  }
+  std::cerr << message << " (on rank " << ranks.rank() << " of " << ranks.size() << ")\n";
+  abort_world(code);
+}
+
+int dispatch(int argc, char** argv) {
+  if (argc >= 2) {
+    const std::string first = argv[1];
+    // `pipeline --help`, and `pipeline VERB --help` (one text serves every verb).
+    for (int i = 1; i < argc; ++i) {
+      const std::string word = argv[i];
+      if (word == "--help" || word == "-h" || (i == 1 && word == "help")) {
+        std::cout << kUsage;
         return kExitOk;
       }
     }
-    if (argc >= 2 && std::string(argv[1]) == "init") return init(argc, argv);
-    Args args = parse_args(argc, argv);
-    if (args.command == "stages") return list_stages(args.config);
-    if (args.command != "run" && args.command != "validate" && args.command != "graph")
-      throw UsageError("unknown command '" + args.command + "'");
-    if (args.config.empty()) throw UsageError(args.command + " needs a CONFIG file");
-    if (args.command == "run") return run(args);
-    Pipeline pipeline = Pipeline::build(load_config(args.config, args.overrides));
-    if (args.command == "graph") {
-      std::cout << pipeline.to_dot();
+    if (first == "--version") {
+      print_version();
       return kExitOk;
     }
-    print_warnings(pipeline);
-    print_summaries(pipeline);
-    std::cout << args.config << ": ok (" << pipeline.stages().size() << " stages)\n";
+  }
+  if (argc >= 2 && std::string(argv[1]) == "init") return init(argc, argv);
+  Args args = parse_args(argc, argv);
+  if (args.command == "stages") return list_stages(args.config);
+  if (args.command != "run" && args.command != "validate" && args.command != "graph")
+    throw UsageError("unknown command '" + args.command + "'");
+  if (args.config.empty()) throw UsageError(args.command + " needs a CONFIG file");
+  if (args.command == "run") return run(args);
+  Pipeline pipeline = Pipeline::build(load_config(args.config, args.overrides));
+  if (args.command == "graph") {
+    std::cout << pipeline.to_dot();
     return kExitOk;
+  }
+  print_warnings(pipeline);
+  print_summaries(pipeline);
+  std::cout << args.config << ": ok (" << pipeline.stages().size() << " stages)\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+  const WorldGuard mpi = start_world(argc, argv);
+  // Commands other than `run` have nothing to share between ranks: rank 0 alone answers.
+  const bool is_run = argc >= 2 && std::string(argv[1]) == "run";
+  if (world().size() > 1 && world().rank() != 0 && !is_run) return kExitOk;
+  try {
+    return dispatch(argc, argv);
+  } catch (const RankExit& e) {
+    return e.code;
+  } catch (const ReportedByRankZero&) {
+    return kExitFailure;
   } catch (const UsageError& e) {
     std::cerr << "pipeline: " << e.what() << "\n\n" << kUsage;
     return kExitUsage;
   } catch (const ConfigError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitUsage;
+    return report("error: " + std::string(e.what()), kExitUsage);
   } catch (const StageError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitFailure;
+    return report("error: " + std::string(e.what()), kExitFailure);
   } catch (const std::exception& e) {
-    std::cerr << "error: " << describe_exception(e) << "\n";
-    return kExitFailure;
+    return report("error: " + describe_exception(e), kExitFailure);
   }
 }
 

@@ -103,6 +103,10 @@ std::vector<std::string> processor_names(const std::vector<StageNode>& stages) {
   return names;
 }
 
+// Sinks write the run's outputs: with several ranks only rank 0 runs them (the others' results reach it).
+bool is_sink(const StageNode& node) { return node.spec->kind == StageKind::Processor && node.spec->output.empty(); }
+bool runs_here(const StageNode& node, const RunContext& context) { return context.rank() == 0 || !is_sink(node); }
+
 std::filesystem::path run_state_path(const PipelineConfig& config) {
   return std::filesystem::path(config.output_dir) / "run.state";
 }
@@ -126,20 +130,37 @@ void remove_stale_temporaries(const std::filesystem::path& output_dir) {
   for (const auto& path : stale) std::filesystem::remove(path, ec);
 }
 
-// --resume: every processor gets back its state from the run state, which must come from this pipeline.
+// --resume: rank 0 reads the run state (it alone writes one) and every rank restores its processors from the same
+// bytes; the state must come from this pipeline.
+RunState shared_run_state(const PipelineConfig& config, Communicator& ranks) {
+  const std::filesystem::path path = run_state_path(config);
+  std::string bytes, error;
+  if (ranks.rank() == 0) {
+    try {
+      if (!std::filesystem::exists(path))
+        throw std::runtime_error("--resume: nothing to resume in " + config.output_dir + " (no run.state: a run saves "
+                                 "it at the end of every epoch; has this run finished one?)");
+      bytes = encode_run_state(load_run_state(path));
+    } catch (const std::exception& e) {
+      error = e.what();
+      if (error.rfind("--resume", 0) != 0) error = "--resume: " + error;
+    }
+  }
+  if (ranks.size() > 1) {
+    const std::string shared = ranks.broadcast(error.empty() ? "+" + bytes : "-" + error);
+    if (shared[0] == '-' && ranks.rank() != 0) throw ReportedByRankZero();
+    bytes = shared.substr(1);
+  }
+  if (!error.empty()) throw StageError(config.name, error);
+  return decode_run_state(bytes, path.string());
+}
+
 void restore_run(std::vector<StageNode>& stages, const PipelineConfig& config, RunContext& context,
                  RunJournal& journal) {
   const std::filesystem::path path = run_state_path(config);
-  if (!std::filesystem::exists(path))
-    throw StageError(config.name, "--resume: nothing to resume in " + config.output_dir + " (no run.state: a run "
-                                  "saves it at the end of every epoch; has this run finished one?)");
-  RunState state;
-  try {
-    state = load_run_state(path);
-  } catch (const std::exception& e) {
-    throw StageError(config.name, std::string("--resume: ") + e.what());
-  }
+  RunState state = shared_run_state(config, context.communicator());
   if (state.processors != processor_names(stages)) {
+    if (context.rank() != 0) throw ReportedByRankZero();
     std::string saved;
     for (const auto& name : state.processors) saved += (saved.empty() ? "" : ", ") + name;
     throw StageError(config.name, "--resume: " + path.string() + " was saved by a pipeline with the processors [" +
@@ -147,14 +168,16 @@ void restore_run(std::vector<StageNode>& stages, const PipelineConfig& config, R
   }
   for (auto& node : stages) {
     auto it = state.states.find(node.name);
-    if (it == state.states.end()) continue;
+    if (it == state.states.end() || !runs_here(node, context)) continue;
     guarded(node, [&] { static_cast<Processor*>(node.stage.get())->restore_state(it->second); });
   }
   context.first_epoch = static_cast<int>(state.epochs_done);
-  std::cerr << "resuming '" << config.name << "' after " << state.epochs_done << " complete epoch"
-            << (state.epochs_done == 1 ? "" : "s") << (state.mid_epoch ? " and part of the next" : "") << " ("
-            << path.string() << ")\n";
-  for (auto& node : stages) guarded(node, [&] { node.stage->continue_from(context.first_epoch); });
+  if (context.rank() == 0)
+    std::cerr << "resuming '" << config.name << "' after " << state.epochs_done << " complete epoch"
+              << (state.epochs_done == 1 ? "" : "s") << (state.mid_epoch ? " and part of the next" : "") << " ("
+              << path.string() << ")\n";
+  for (auto& node : stages)
+    if (runs_here(node, context)) guarded(node, [&] { node.stage->continue_from(context.first_epoch); });
   journal.resume_from(std::move(state));
 }
 
@@ -259,7 +282,11 @@ struct ProcessorState {
 // end of stream (the run ends for the stage when every input stream ended).
 void deliver(Processor& processor, const Message& m, PortEmitter& out, ProcessorState& state,
              std::size_t expected_streams, std::size_t& ends, StageCounters& count, RunJournal& journal,
-             const std::string& name) {
+             const std::string& name, bool active) {
+  if (!active) {  // a sink on a rank other than 0: its input ends, nothing else happens
+    if (m.kind == Kind::EndOfStream) ++ends;
+    return;
+  }
   switch (m.kind) {
     case Kind::Data:
       ++count.items_in;
@@ -270,14 +297,14 @@ void deliver(Processor& processor, const Message& m, PortEmitter& out, Processor
       if (++state.stream_ends[m.epoch] == expected_streams) {
         state.stream_ends.erase(m.epoch);
         processor.on_epoch_end(m.epoch, out);
-        journal.epoch_ended(name, m.epoch, processor.save_state(false));
+        if (journal.records()) journal.epoch_ended(name, m.epoch, processor.save_state(false));
       }
       out.send(Kind::EndOfEpoch, {}, false);
       break;
     case Kind::EndOfStream:
       if (++ends == expected_streams) {
         processor.finish(m.interrupted, out);
-        if (m.interrupted) journal.interrupted(name, processor.save_state(true));
+        if (m.interrupted && journal.records()) journal.interrupted(name, processor.save_state(true));
       }
       out.send(Kind::EndOfStream, {}, m.interrupted);
       break;
@@ -290,9 +317,9 @@ void deliver(Processor& processor, const Message& m, PortEmitter& out, Processor
 class FlowGraph {
  public:
   FlowGraph(std::vector<StageNode>& stages, std::vector<StageCounters>& counters, std::vector<std::size_t>& ends,
-            RunJournal& journal)
-      : stages_(stages), counters_(counters), ends_(ends), journal_(journal), outputs_(stages.size()),
-        inputs_(stages.size()) {}
+            RunJournal& journal, const RunContext& context)
+      : stages_(stages), counters_(counters), ends_(ends), journal_(journal), context_(context),
+        outputs_(stages.size()), inputs_(stages.size()) {}
 
   void run(SourceTable& table, std::size_t limit, int first_epoch, int epochs) {
     auto gate = std::make_shared<Gate>();
@@ -363,16 +390,17 @@ class FlowGraph {
     const bool keeps_tokens = !node->consumers.empty();
     StageCounters* count = &counters_[i];
     std::size_t* ends = &ends_[i];
+    const bool active = runs_here(*node, context_);
     processor_nodes_.push_back(std::make_unique<ProcessorNode>(
         g_, flow::serial,
-        [this, processor, state, expected_streams, keeps_tokens, node, count, ends](
+        [this, processor, state, expected_streams, keeps_tokens, node, count, ends, active](
             const Message& m, ProcessorNode::output_ports_type& ports) {
           if (m.kind == Kind::Dropped || errors_.failed()) return;
           if (keeps_tokens && m.retire) state->pending.push_back(m.retire);
           PortEmitter out(ports, m, state->next_seq, state->pending, *count);
           try {
             BusyTimer timer(*count);
-            deliver(*processor, m, out, *state, expected_streams, *ends, *count, journal_, node->name);
+            deliver(*processor, m, out, *state, expected_streams, *ends, *count, journal_, node->name, active);
           } catch (const std::exception& e) {
             errors_.record(node->name, describe_exception(e), g_);
           }
@@ -386,6 +414,7 @@ class FlowGraph {
   std::vector<StageCounters>& counters_;
   std::vector<std::size_t>& ends_;
   RunJournal& journal_;
+  const RunContext& context_;
   flow::graph g_;
   ErrorState errors_;
   // Per stage, the sender its consumers attach to, and the receiver its producers attach to.
@@ -415,10 +444,15 @@ void request_stop() { g_stop_requested.store(true); }
 void clear_stop_request() { g_stop_requested.store(false); }
 const std::atomic<bool>& stop_flag() { return g_stop_requested; }
 
+// Threads per process: all cores, shared between the ranks an MPI job runs on this machine.
+static int default_threads() {
+  return std::max(1, oneapi::tbb::info::default_concurrency() / ranks_on_this_machine());
+}
+
 Profile Pipeline::run(const RunOptions& options) {
   const int threads = options.threads > 0   ? options.threads
                       : config_.threads > 0 ? config_.threads
-                                            : oneapi::tbb::info::default_concurrency();
+                                            : default_threads();
   std::vector<StageCounters> counters(stages_.size());
   const auto started = Clock::now();
   RunContext context;
@@ -431,21 +465,26 @@ Profile Pipeline::run(const RunOptions& options) {
   context.output_dir = config_.output_dir;
   context.class_names = config_.class_names;
   context.stop_requested = &g_stop_requested;
+  context.comm = &world();
   context.profile = [&] { return take_profile(stages_, counters, threads, started); };
 
-  const OutputLock lock(config_.output_dir, config_.name);
+  // Rank 0 owns the output folder; the other ranks write nothing.
+  const bool writer = context.rank() == 0;
+  std::optional<OutputLock> lock;
+  if (writer) lock.emplace(config_.output_dir, config_.name);
   if (options.on_start) options.on_start();
-  RunJournal journal(run_state_path(config_), processor_names(stages_), config_.save_every, config_.epochs);
-  if (!options.resume) std::filesystem::remove(run_state_path(config_));  // a fresh run never resumes an old one
-  remove_stale_temporaries(config_.output_dir);
+  RunJournal journal(run_state_path(config_), processor_names(stages_), config_.save_every, config_.epochs, writer);
+  if (writer && !options.resume) std::filesystem::remove(run_state_path(config_));  // a fresh run never resumes an old one
+  if (writer) remove_stale_temporaries(config_.output_dir);
   context.resuming = options.resume;
-  for (auto& node : stages_) guarded(node, [&] { node.stage->prepare(context); });
+  for (auto& node : stages_)
+    if (runs_here(node, context)) guarded(node, [&] { node.stage->prepare(context); });
   if (options.resume) restore_run(stages_, config_, context, journal);
   SourceTable sources = collect_sources(stages_);
   const std::size_t limit = in_flight_limit(stages_, config_, sources.sources.size());
   std::vector<std::size_t> ends_received(stages_.size(), 0);
   oneapi::tbb::task_arena(threads).execute([&] {
-    FlowGraph graph(stages_, counters, ends_received, journal);
+    FlowGraph graph(stages_, counters, ends_received, journal, context);
     graph.run(sources, limit, context.first_epoch, config_.epochs);
   });
   check_every_processor_ended(stages_, ends_received);

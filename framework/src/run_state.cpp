@@ -75,8 +75,10 @@ RunState load_run_state(const std::filesystem::path& path) {
   return decode_run_state(read_regular_file(path, "run state", kMaxRunStateBytes), path.string());
 }
 
-RunJournal::RunJournal(std::filesystem::path path, std::vector<std::string> processors, int save_every, int epochs)
-    : path_(std::move(path)), processors_(std::move(processors)), save_every_(save_every), epochs_(epochs) {
+RunJournal::RunJournal(std::filesystem::path path, std::vector<std::string> processors, int save_every, int epochs,
+                       bool records)
+    : path_(std::move(path)), processors_(std::move(processors)), save_every_(save_every), epochs_(epochs),
+      records_(records) {
   committed_.processors = processors_;
 }
 
@@ -112,6 +114,7 @@ void RunJournal::interrupted(const std::string& stage, std::optional<std::string
 }
 
 void RunJournal::write_interrupted() {
+  if (!records_) return;
   std::string encoded;
   std::uint64_t epochs_done = 0;
   {

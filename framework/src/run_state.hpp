@@ -28,7 +28,10 @@ RunState load_run_state(const std::filesystem::path& path);
 // all of them ended one.
 class RunJournal {
  public:
-  RunJournal(std::filesystem::path path, std::vector<std::string> processors, int save_every, int epochs);
+  // `records` false: this process keeps no record (an MPI rank other than 0); nothing is asked or written.
+  RunJournal(std::filesystem::path path, std::vector<std::string> processors, int save_every, int epochs,
+             bool records = true);
+  bool records() const { return records_; }
   void epoch_ended(const std::string& stage, int epoch, std::optional<std::string> state);
   // An interrupted run: a stage's state after finish(true), when it can resume mid-epoch.
   void interrupted(const std::string& stage, std::optional<std::string> state);
@@ -47,6 +50,7 @@ class RunJournal {
   std::filesystem::path path_;
   std::vector<std::string> processors_;
   int save_every_, epochs_;
+  bool records_;
   std::mutex mutex_;        // the states below
   std::mutex write_mutex_;  // one write at a time, in epoch order
   std::map<int, std::pair<std::size_t, std::map<std::string, std::string>>> pending_;  // per epoch: ended, states

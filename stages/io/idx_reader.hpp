@@ -19,6 +19,13 @@ struct LabeledImages {
 
 LabeledImages load_labeled_images(const std::string& images_path, const std::string& labels_path, int classes,
                                   long long limit);
+// `more` after `into`; the images must be of one size.
+void append_labeled_images(LabeledImages& into, const LabeledImages& more, const std::string& more_path);
+
+// An images file and its labels file.
+struct IdxFilePair {
+  std::string images, labels;
+};
 
 class IdxReader : public pipeline::Source {
  public:
@@ -30,7 +37,10 @@ class IdxReader : public pipeline::Source {
   const LabeledImages& data() const { return data_; }
 
  private:
-  std::string images_path_, labels_path_, split_;
+  void load(const pipeline::RunContext& context);
+
+  std::vector<IdxFilePair> files_;
+  std::string split_, shard_;
   int classes_;
   long long limit_;
   bool shuffle_;
@@ -39,6 +49,10 @@ class IdxReader : public pipeline::Source {
   LabeledImages data_;
   std::vector<std::uint32_t> order_;
   std::size_t position_ = 0;
+  // mpirun -np N: this rank sends positions first, first + step... of the epoch's order (every N-th sample when
+  // the ranks share the samples, all of its own when they share the files).
+  std::size_t first_ = 0, step_ = 1;
+  std::int64_t epoch_size_ = 0;
 };
 
 }  // namespace stages

@@ -135,16 +135,26 @@ TrainingSpec build_training(const pipeline::Params& parent, const std::string& p
   spec.learning_rate = options.get_float("learning_rate");
   spec.description = spec.optimizer->description(spec.learning_rate);
   const YAML::Node schedule_node = child(node, "schedule");
-  const YAML::Node given_type = child(schedule_node, "type");
-  if (schedule_node.IsMap() && schedule_node.size() > 0 && !given_type.IsDefined())
+  const YAML::Node given_type = child(schedule_node, "type"), warmup = child(schedule_node, "warmup_epochs");
+  if (schedule_node.IsMap() && schedule_node.size() > (warmup.IsDefined() ? 1u : 0u) && !given_type.IsDefined())
     parent.fail(parameter, schedule_node,
                 "schedule: missing 'type' (known: " + join(nn::ScheduleRegistry::instance().names()) +
                     "), e.g. {type: step, step_epochs: 10, gamma: 0.5}");
   const std::string kind = given_type.IsScalar() ? given_type.Scalar() : "constant";
   const nn::ScheduleSpec& schedule = find_spec<nn::ScheduleRegistry>(kind, "schedule", parent, parameter,
                                                                      given_type.IsDefined() ? given_type : schedule_node);
-  spec.schedule = schedule.create(
-      pipeline::resolve_options(schedule.params, schedule_node, "schedule (" + kind + ")", parent, parameter, {"type"}));
+  spec.schedule = schedule.create(pipeline::resolve_options(schedule.params, schedule_node, "schedule (" + kind + ")",
+                                                            parent, parameter, {"type", "warmup_epochs"}));
+  if (warmup.IsDefined()) {
+    int epochs = -1;
+    if (!warmup.IsScalar() || !YAML::convert<int>::decode(warmup, epochs) || epochs < 0)
+      parent.fail(parameter, warmup, "schedule: warmup_epochs must be a whole number of epochs >= 0, got '" +
+                                         (warmup.IsScalar() ? warmup.Scalar() : std::string("a list or map")) + "'");
+    if (epochs > 0) {
+      spec.schedule = std::make_unique<nn::WarmUp>(std::move(spec.schedule), epochs);
+      spec.description += " warmup_epochs=" + std::to_string(epochs);
+    }
+  }
   if (kind != "constant") spec.description += " schedule=" + kind;
   return spec;
 }
@@ -156,7 +166,8 @@ std::string describe_model_options() {
   out += "  optimizers (`optimizer: {type: ..., options}`):\n";
   for (const nn::OptimizerSpec* s : nn::OptimizerRegistry::instance().all())
     out += "    " + s->type + ": " + s->summary + "\n" + pipeline::describe_params(s->params, "        ");
-  out += "  schedules (`optimizer: {schedule: {type: ..., options}}`):\n";
+  out += "  schedules (`optimizer: {schedule: {type: ..., options}}`; any of them takes warmup_epochs: N, a linear\n"
+         "  warm-up to its rate over the first N epochs, for large batches with a learning rate scaled up with them):\n";
   for (const nn::ScheduleSpec* s : nn::ScheduleRegistry::instance().all())
     out += "    " + s->type + ": " + s->summary + "\n" + pipeline::describe_params(s->params, "        ");
   return out;

@@ -1,6 +1,7 @@
 #include "model/sequential_stage.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
@@ -18,7 +19,8 @@ SequentialModel::SequentialModel(const pipeline::Params& p)
       train_(p.get_bool("train")),
       checkpoint_path_(p.get_string("checkpoint")),
       checkpoint_every_(static_cast<int>(p.get_int("checkpoint_every"))),
-      load_path_(p.get_string("load")) {
+      load_path_(p.get_string("load")),
+      overlap_allreduce_(p.get_bool("overlap_allreduce")) {
   // Shapes and options are checked here; the weights are allocated when prepare() initializes them.
   NetworkSpec network = build_network(p, "layers", parse_shape(p, "input_shape"));
   TrainingSpec training = build_training(p, "optimizer");
@@ -40,7 +42,11 @@ void SequentialModel::prepare(const pipeline::RunContext& context) {
   epochs_ = context.epochs;
   trainer_->set_epochs(context.epochs);
   if (checkpoint_path_.empty()) checkpoint_path_ = (context.output_dir / "model.ckpt").string();
-  trainer_->network().initialize(mix_seed(seed_, hash_name("weights")));
+  trainer_->network().initialize(mix_seed(seed_, hash_name("weights")));  // the same on every rank
+  if (context.ranks() > 1) {
+    parallel_ = std::make_unique<DataParallel>(context.communicator(), overlap_allreduce_);
+    if (train_) trainer_->set_gradient_sync(parallel_->make_gradient_sync());
+  }
   // Training continues a loaded checkpoint's epoch count; an evaluation is numbered by its own run.
   if (!load_path_.empty()) epoch_offset_ = train_ ? static_cast<int>(load(load_path_).epochs_done) : 0;
   const std::size_t classes = trainer_->network().output_shape()[0];
@@ -48,7 +54,7 @@ void SequentialModel::prepare(const pipeline::RunContext& context) {
     throw std::runtime_error("class_names names " + std::to_string(context.class_names.size()) +
                              " classes but the model outputs " + std::to_string(classes));
   // Fail before training, not after it, when the checkpoint cannot be written.
-  if (train_) pipeline::ensure_writable_folder(checkpoint_path_);
+  if (train_ && reports()) pipeline::ensure_writable_folder(checkpoint_path_);
 }
 
 nn::Checkpoint SequentialModel::make_checkpoint() {
@@ -84,6 +90,7 @@ void SequentialModel::restore_state(const std::string& state) {
 void SequentialModel::save() { nn::save_checkpoint(make_checkpoint(), checkpoint_path_); }
 
 void SequentialModel::check_batch(const Batch& b) const {
+  if (b.size() == 0) return;  // a rank's empty share of a data-parallel batch
   const nn::Sequential& network = trainer_->network();
   const auto& shape = network.input_shape();
   if (b.x.size() / std::max<std::size_t>(1, b.size()) != nn::shape_size(shape))
@@ -110,6 +117,20 @@ BatchResult SequentialModel::result_of(const Batch& b, std::string_view stream, 
   return r;
 }
 
+nn::StepResult SequentialModel::step(const Batch& b, std::string_view stream, bool training, int epoch) {
+  try {
+    if (!training) return trainer_->evaluate(b.x, b.y, epoch);
+    std::uint64_t seed = mix_seed(mix_seed(seed_, static_cast<std::uint64_t>(epoch)), static_cast<std::uint64_t>(b.number));
+    if (!parallel_) return trainer_->train(b.x, b.y, epoch, seed);
+    // Each rank draws its own share's randomness (dropout); the loss is the whole batch's mean.
+    seed = mix_seed(seed, static_cast<std::uint64_t>(parallel_->rank()));
+    return trainer_->train(b.x, b.y, epoch, seed, parallel_->batch_rows(b.size()));
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string(e.what()) + ", at epoch " + std::to_string(epoch + 1) + ", batch " +
+                             std::to_string(b.number + 1) + " of stream '" + std::string(stream) + "'");
+  }
+}
+
 void SequentialModel::consume(const pipeline::Payload& input, std::string_view stream, pipeline::Emitter& out) {
   const Batch& b = input.get<Batch>();
   const bool training = train_ && stream == train_stream_;
@@ -126,23 +147,16 @@ void SequentialModel::consume(const pipeline::Payload& input, std::string_view s
     out.emit(pipeline::Payload::of(std::move(r)));
     return;
   }
-  nn::StepResult step;
-  try {
-    step = training ? trainer_->train(b.x, b.y, epoch,
-                                      mix_seed(mix_seed(seed_, static_cast<std::uint64_t>(epoch)),
-                                               static_cast<std::uint64_t>(b.number)))
-                    : trainer_->evaluate(b.x, b.y, epoch);
-  } catch (const std::runtime_error& e) {
-    throw std::runtime_error(std::string(e.what()) + ", at epoch " + std::to_string(epoch + 1) + ", batch " +
-                             std::to_string(b.number + 1) + " of stream '" + std::string(stream) + "'");
-  }
-  if (training) trained_.push_back(nn::BatchRecord{step.loss, step.correct, step.learning_rate});
-  r.loss = step.loss;
-  r.correct = step.correct;
-  r.learning_rate = step.learning_rate;
-  r.predicted = std::move(step.predicted);
-  r.probabilities = *step.probabilities;
+  const nn::StepResult result = step(b, stream, training, epoch);
+  r.loss = result.loss;
+  r.correct = result.correct;
+  r.learning_rate = result.learning_rate;
+  r.predicted = result.predicted;
+  r.probabilities = *result.probabilities;
   r.inputs = std::shared_ptr<const Batch>(std::make_shared<pipeline::Payload>(input), &b);
+  if (parallel_) parallel_->combine(r, result, b);
+  if (training) trained_.push_back(nn::BatchRecord{r.loss, r.correct, r.learning_rate});
+  // Every rank emits (its inputs' flow-control tokens ride on what it emits); only rank 0's sinks run.
   out.emit(pipeline::Payload::of(std::move(r)));
 }
 
@@ -155,15 +169,28 @@ void SequentialModel::on_epoch_end(int epoch, pipeline::Emitter&) {
                              (seen.empty() ? "no stream did" : "streams seen: " + seen) +
                              "); check the sources and train_stream");
   }
+  if (parallel_ && train_) parallel_->agree_on_weights(trainer_->network(), epoch + epoch_offset_);
   for (const auto& [stream, n] : batches_seen_) batches_per_epoch_[stream] = n;
   batches_seen_.clear();
   trained_.clear();
   run_epochs_done_ = epoch + 1;
-  if (train_ && checkpoint_every_ > 0 && run_epochs_done_ % checkpoint_every_ == 0 && run_epochs_done_ < epochs_) save();
+  if (train_ && reports() && checkpoint_every_ > 0 && run_epochs_done_ % checkpoint_every_ == 0 &&
+      run_epochs_done_ < epochs_)
+    save();
 }
 
 void SequentialModel::finish(bool interrupted, pipeline::Emitter&) {
-  if (!train_) return;
+  if (!train_ || !reports()) return;
+  if (const nn::GradientSync* sync = trainer_->gradient_sync(); sync != nullptr && sync->steps() > 0) {
+    const double steps = static_cast<double>(sync->steps());
+    char line[320];
+    std::snprintf(line, sizeof line, "model: data-parallel on %d ranks; rank 0's all-reduce per step: %s, %.2f ms "
+                  "summing, %.2f ms of it not hidden by the backward pass (%s)\n", parallel_->ranks(),
+                  pipeline::human_bytes(static_cast<double>(sync->bytes()) / steps).c_str(),
+                  1e3 * sync->sum_seconds() / steps, 1e3 * sync->wait_seconds() / steps,
+                  sync->overlaps() ? "overlapped" : "summed after it");
+    std::cout << line;
+  }
   save();
   if (interrupted)
     std::cerr << "model: interrupted; saved the model after " << run_epochs_done_ + epoch_offset_ << " complete epoch(s)"
@@ -190,6 +217,8 @@ static pipeline::StageSpec sequential_spec() {
       string_param("load", "", "checkpoint to start from (weights, optimizer state, epochs done)"),
       string_param("checkpoint", "", "where to save the model (default: <output_dir>/model.ckpt)"),
       int_param("checkpoint_every", 0, "also save every N epochs (0 = only at the end)").min(0),
+      bool_param("overlap_allreduce", true, "mpirun -np N: sum each layer's gradients over the ranks while the "
+                                            "backward pass goes on (false: after it)"),
   };
   spec.create = [](const Params& p) { return std::make_unique<SequentialModel>(p); };
   spec.details = describe_model_options;

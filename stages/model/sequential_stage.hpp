@@ -2,6 +2,7 @@
 #include <optional>
 #include <string>
 
+#include "model/data_parallel.hpp"
 #include "model/model_config.hpp"
 #include "model/nn/checkpoint.hpp"
 #include "model/nn/trainer.hpp"
@@ -39,6 +40,8 @@ class SequentialModel : public pipeline::Processor {
   nn::TrainingPosition load(const std::string& path);
   void check_batch(const Batch& b) const;
   BatchResult result_of(const Batch& b, std::string_view stream, bool training, int epoch);
+  nn::StepResult step(const Batch& b, std::string_view stream, bool training, int epoch);
+  bool reports() const { return !parallel_ || parallel_->rank() == 0; }  // rank 0 feeds the sinks and saves
 
   std::unique_ptr<nn::Trainer> trainer_;
   std::string train_stream_;
@@ -46,6 +49,8 @@ class SequentialModel : public pipeline::Processor {
   std::string checkpoint_path_;
   int checkpoint_every_;
   std::string load_path_;
+  bool overlap_allreduce_;
+  std::unique_ptr<DataParallel> parallel_;  // with mpirun -np N > 1
   std::uint64_t seed_ = 0;
   int epochs_ = 1;
   int epoch_offset_ = 0;     // epochs a `load`ed checkpoint had done before this run

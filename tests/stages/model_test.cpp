@@ -170,6 +170,16 @@ TEST(Optimizers, Schedules) {
   EXPECT_DOUBLE_EQ(step->rate(0.1, 5, 20), 0.05);
   EXPECT_DOUBLE_EQ(step->rate(0.1, 12, 20), 0.025);
   EXPECT_NEAR(schedule_of("{type: exponential, gamma: 0.9}")->rate(1.0, 2, 20), 0.81, 1e-12);
+  // Warm-up wraps any schedule; alone it warms up to the constant rate.
+  const auto warm_step = schedule_of("{type: step, step_epochs: 5, gamma: 0.5, warmup_epochs: 4}");
+  EXPECT_DOUBLE_EQ(warm_step->rate(0.1, 0, 20), 0.02);
+  EXPECT_DOUBLE_EQ(warm_step->rate(0.1, 3, 20), 0.08);
+  EXPECT_DOUBLE_EQ(warm_step->rate(0.1, 4, 20), 0.1);
+  EXPECT_DOUBLE_EQ(warm_step->rate(0.1, 5, 20), 0.05);
+  EXPECT_DOUBLE_EQ(schedule_of("{warmup_epochs: 1}")->rate(0.1, 0, 20), 0.05);
+  EXPECT_DOUBLE_EQ(schedule_of("{warmup_epochs: 0}")->rate(0.1, 0, 20), 0.1);
+  EXPECT_THROW(schedule_of("{warmup_epochs: 1.5}"), pipeline::ConfigError);
+  EXPECT_THROW(schedule_of("{warmup_epochs: [1]}"), pipeline::ConfigError);
   const auto cosine = schedule_of("{type: cosine, min_learning_rate: 0.001}");
   EXPECT_DOUBLE_EQ(cosine->rate(0.1, 0, 11), 0.1);
   EXPECT_NEAR(cosine->rate(0.1, 5, 11), 0.0505, 1e-12);

@@ -38,6 +38,12 @@ class StageError : public std::runtime_error {
   std::string message_;
 };
 
+// An error every rank of an MPI job meets alike (rank 0 told them): rank 0 reports it, the others end quietly.
+class ReportedByRankZero : public std::runtime_error {
+ public:
+  ReportedByRankZero() : std::runtime_error("reported by rank 0") {}
+};
+
 // What a caught exception says to a user: its message, except for the standard library's bare names
 // ("std::bad_alloc") which are replaced by what happened.
 std::string describe_exception(const std::exception& e);

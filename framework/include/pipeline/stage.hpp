@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pipeline/communicator.hpp"
 #include "pipeline/payload.hpp"
 #include "pipeline/profile.hpp"
 
@@ -29,6 +30,11 @@ struct RunContext {
   std::vector<std::string> class_names;  // the config's class_names (empty: classes are numbers)
   const std::atomic<bool>* stop_requested = nullptr;  // set on SIGINT/SIGTERM
   bool stopping() const { return stop_requested != nullptr && stop_requested->load(); }
+  // The ranks of an MPI job (mpirun); one rank otherwise. Only rank 0 runs the sinks and writes outputs.
+  Communicator* comm = nullptr;
+  Communicator& communicator() const { return comm != nullptr ? *comm : world(); }
+  int rank() const { return communicator().rank(); }
+  int ranks() const { return communicator().size(); }
   // The per-stage profile so far; callable only while the run lasts (e.g. from a sink's finish()).
   std::function<Profile()> profile;
 };

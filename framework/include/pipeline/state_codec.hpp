@@ -55,6 +55,12 @@ class StateReader {
     if (n > (bytes_.size() - pos_) / (min_item_bytes ? min_item_bytes : 1)) throw StateError("damaged: bad count");
     return static_cast<std::size_t>(n);
   }
+  // n bytes into `out` (arrays of plain values).
+  void raw(void* out, std::size_t n) {
+    need(n);
+    std::memcpy(out, bytes_.data() + pos_, n);
+    pos_ += n;
+  }
   std::size_t remaining() const { return bytes_.size() - pos_; }
   void expect_end() const {
     if (pos_ != bytes_.size()) throw StateError("damaged: unexpected bytes at the end");

@@ -1,5 +1,6 @@
 #include "model/nn/sequential.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <new>
 #include <stdexcept>
@@ -37,10 +38,18 @@ const Tensor& Sequential::forward(const Tensor& x, const PassContext& context) {
   return layers_.empty() ? x : activations_.back();
 }
 
-void Sequential::backward(const Tensor& grad_logits) {
+void Sequential::backward(const Tensor& grad_logits, const std::function<void(Layer&)>& layer_done) {
   for (std::size_t i = layers_.size(); i-- > 0;) {
     const Tensor& dy = i + 1 == layers_.size() ? grad_logits : gradients_[i + 1];
     layers_[i]->backward(input_of(i), activations_[i], dy, gradients_[i], i > 0);
+    if (layer_done) layer_done(*layers_[i]);
+  }
+}
+
+void Sequential::backward_nothing(const std::function<void(Layer&)>& layer_done) {
+  for (std::size_t i = layers_.size(); i-- > 0;) {
+    for (const Parameter& p : layers_[i]->parameters()) std::fill(p.grad->begin(), p.grad->end(), 0.0f);
+    layer_done(*layers_[i]);
   }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 // A stack of layers with the buffers for one batch's forward and backward pass, reused across batches.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,8 +22,11 @@ class Sequential {
   // x is (N, ...) with input_shape's number of values per sample; the first layer reads it in place, so it must
   // stay alive until backward() returns. Returns the last layer's output (the logits).
   const Tensor& forward(const Tensor& x, const PassContext& context);
-  // After forward(): back-propagates dL/dlogits, leaving every parameter's gradient set.
-  void backward(const Tensor& grad_logits);
+  // After forward(): back-propagates dL/dlogits, leaving every parameter's gradient set. `layer_done` is called
+  // with each layer as soon as its parameters' gradients are final (last layer first).
+  void backward(const Tensor& grad_logits, const std::function<void(Layer&)>& layer_done = {});
+  // Zero gradients, every layer reported done: a data-parallel rank without samples in a step.
+  void backward_nothing(const std::function<void(Layer&)>& layer_done);
 
   // Every parameter, named "<index>_<type>/<name>" (e.g. "0_conv2d/kernel").
   std::vector<Parameter> parameters();

@@ -9,7 +9,8 @@
 
 namespace nn {
 
-LossResult softmax_cross_entropy(const Tensor& logits, const Tensor& targets, Tensor& probabilities, Tensor* grad) {
+LossResult softmax_cross_entropy(const Tensor& logits, const Tensor& targets, Tensor& probabilities, Tensor* grad,
+                                 std::size_t mean_over) {
   if (logits.dimension() != 2 || targets.shape() != logits.shape())
     throw std::invalid_argument("loss: logits " + shape_string(Shape(logits.shape().begin(), logits.shape().end())) +
                                 " and targets " + shape_string(Shape(targets.shape().begin(), targets.shape().end())) +
@@ -28,6 +29,7 @@ LossResult softmax_cross_entropy(const Tensor& logits, const Tensor& targets, Te
   xt::noalias(p) = xt::cast<float>(xt::exp(log_p));
   // Terms with a zero target are skipped, not multiplied: 0 · log 0 would be NaN where p underflows.
   const double total = xt::sum(xt::where(xt::not_equal(y, 0.0f), -xt::cast<double>(y) * log_p, 0.0))();
+  result.total = total;
   result.loss = total / static_cast<double>(n);
   // Row by row: GCC 12 warns falsely (-Warray-bounds) inside xtensor 0.24's axis-wise argmax.
   result.predicted.resize(n);
@@ -35,7 +37,7 @@ LossResult softmax_cross_entropy(const Tensor& logits, const Tensor& targets, Te
     result.predicted[i] = static_cast<int>(xt::argmax(xt::row(z, i))());
     if (result.predicted[i] == static_cast<int>(xt::argmax(xt::row(y, i))())) ++result.correct;
   }
-  if (grad) xt::noalias(matrix(grad->data(), n, k)) = (p - y) / static_cast<float>(n);
+  if (grad) xt::noalias(matrix(grad->data(), n, k)) = (p - y) / static_cast<float>(mean_over > 0 ? mean_over : n);
   return result;
 }
 

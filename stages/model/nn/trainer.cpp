@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <cmath>
+#include <functional>
 #include <stdexcept>
 
 #include "model/nn/gemm.hpp"
@@ -30,28 +31,45 @@ std::string Trainer::non_finite_loss(const Tensor& x, double loss, double learni
          " (lower the learning rate, or check the optimizer's other settings)";
 }
 
-StepResult Trainer::pass(const Tensor& x, const Tensor& y, int epoch, std::uint64_t seed, bool training) {
+// Back-propagates (or, for a rank without rows, contributes zeros) and, in a data-parallel run, hands every
+// layer's gradients to the sync as soon as they are final, then waits for the sums.
+void Trainer::backward_and_sum(std::size_t rows) {
+  std::function<void(Layer&)> ready;
+  if (sync_) ready = [this](Layer& layer) { sync_->gradients_ready(layer.parameters()); };
+  if (rows > 0) network_->backward(grad_, ready);
+  else network_->backward_nothing(ready);
+  if (sync_) sync_->wait();
+}
+
+StepResult Trainer::pass(const Tensor& x, const Tensor& y, int epoch, std::uint64_t seed, bool training,
+                         std::size_t batch_rows) {
   StepResult r;
   r.learning_rate = learning_rate(epoch);
-  const Tensor& logits = network_->forward(x, PassContext{training, seed});
-  LossResult loss = softmax_cross_entropy(logits, y, probabilities_, training ? &grad_ : nullptr);
-  if (!std::isfinite(loss.loss)) throw std::runtime_error(non_finite_loss(x, loss.loss, r.learning_rate));
+  const std::size_t rows = x.dimension() > 0 ? x.shape()[0] : 0;
+  if (rows > 0) {
+    const Tensor& logits = network_->forward(x, PassContext{training, seed});
+    LossResult loss = softmax_cross_entropy(logits, y, probabilities_, training ? &grad_ : nullptr, batch_rows);
+    if (!std::isfinite(loss.loss)) throw std::runtime_error(non_finite_loss(x, loss.loss, r.learning_rate));
+    r.loss = loss.loss;
+    r.total_loss = loss.total;
+    r.correct = loss.correct;
+    r.predicted = std::move(loss.predicted);
+  } else {
+    ensure_shape(probabilities_, {0, network_->output_shape()[0]});
+  }
   if (training) {
-    network_->backward(grad_);
+    backward_and_sum(rows);
     optimizer_->step(network_->parameters(), r.learning_rate);
   }
-  r.loss = loss.loss;
-  r.correct = loss.correct;
-  r.predicted = std::move(loss.predicted);
   r.probabilities = &probabilities_;
   return r;
 }
 
-StepResult Trainer::train(const Tensor& x, const Tensor& y, int epoch, std::uint64_t seed) {
-  return pass(x, y, epoch, seed, true);
+StepResult Trainer::train(const Tensor& x, const Tensor& y, int epoch, std::uint64_t seed, std::size_t batch_rows) {
+  return pass(x, y, epoch, seed, true, batch_rows);
 }
 
-StepResult Trainer::evaluate(const Tensor& x, const Tensor& y, int epoch) { return pass(x, y, epoch, 0, false); }
+StepResult Trainer::evaluate(const Tensor& x, const Tensor& y, int epoch) { return pass(x, y, epoch, 0, false, 0); }
 
 Checkpoint Trainer::snapshot(TrainingPosition position) {
   Checkpoint c;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/nn/checkpoint.hpp"
+#include "model/nn/distributed/gradient_sync.hpp"
 #include "model/nn/optim/optimizer.hpp"
 #include "model/nn/optim/schedule.hpp"
 #include "model/nn/sequential.hpp"
@@ -14,7 +15,8 @@
 namespace nn {
 
 struct StepResult {
-  double loss = 0;
+  double loss = 0;        // mean over the rows given
+  double total_loss = 0;  // sum over them
   std::size_t correct = 0;
   double learning_rate = 0;
   std::vector<int> predicted;
@@ -32,9 +34,14 @@ class Trainer {
   void set_epochs(int epochs) { epochs_ = epochs; }
   double learning_rate(int epoch) const { return schedule_->rate(base_learning_rate_, epoch, epochs_); }
 
+  // Data-parallel training: every update applies the gradients summed over the ranks (see GradientSync).
+  void set_gradient_sync(std::unique_ptr<GradientSync> sync) { sync_ = std::move(sync); }
+  const GradientSync* gradient_sync() const { return sync_.get(); }
+
   // x (N, input...) and one-hot y (N, classes). `seed` draws the batch's randomness (dropout). Throws
-  // std::runtime_error, before any update, when the loss is not finite.
-  StepResult train(const Tensor& x, const Tensor& y, int epoch, std::uint64_t seed);
+  // std::runtime_error, before any update, when the loss is not finite. With a gradient sync, x is this rank's
+  // share of a batch of `batch_rows` rows (the loss is the whole batch's mean) and may have no rows at all.
+  StepResult train(const Tensor& x, const Tensor& y, int epoch, std::uint64_t seed, std::size_t batch_rows = 0);
   StepResult evaluate(const Tensor& x, const Tensor& y, int epoch);
 
   // Weights, optimizer state and `position` (the optimizer's iteration count is filled in here).
@@ -45,11 +52,14 @@ class Trainer {
 
  private:
   std::string non_finite_loss(const Tensor& x, double loss, double learning_rate) const;
-  StepResult pass(const Tensor& x, const Tensor& y, int epoch, std::uint64_t seed, bool training);
+  StepResult pass(const Tensor& x, const Tensor& y, int epoch, std::uint64_t seed, bool training,
+                  std::size_t batch_rows);
+  void backward_and_sum(std::size_t rows);
 
   std::unique_ptr<Sequential> network_;
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<Schedule> schedule_;
+  std::unique_ptr<GradientSync> sync_;
   double base_learning_rate_;
   int epochs_ = 1;
   Tensor probabilities_, grad_;

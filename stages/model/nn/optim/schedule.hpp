@@ -17,6 +17,21 @@ class Schedule {
   virtual double rate(double base, int epoch, int epochs) const = 0;
 };
 
+// Gradual warm-up (Goyal et al., 2017, for large batches with the linear scaling rule): in epoch e < epochs the
+// rate is the wrapped schedule's times (e + 1) / (epochs + 1), rising linearly to it.
+class WarmUp : public Schedule {
+ public:
+  WarmUp(std::unique_ptr<Schedule> then, int epochs) : then_(std::move(then)), epochs_(epochs) {}
+  double rate(double base, int epoch, int epochs) const override {
+    const double r = then_->rate(base, epoch, epochs);
+    return epoch < epochs_ ? r * (epoch + 1) / (epochs_ + 1) : r;
+  }
+
+ private:
+  std::unique_ptr<Schedule> then_;
+  int epochs_;
+};
+
 struct ScheduleSpec {
   std::string type;
   std::string summary;
