@@ -277,13 +277,18 @@ int run(const Args& args) {
 
 // With several ranks, a failure on one rank ends the whole job at once (the others may wait in a collective
 // for it); errors every rank meets alike are reported once.
+bool g_in_job_run = false;  // `run` under mpirun with more than one rank
+
 int report(const std::string& message, int code) {
   Communicator& ranks = world();
-  if (ranks.size() == 1) {
+  if (!g_in_job_run) {
     std::cerr << message << "\n";
     return code;
   }
   std::cerr << message << " (on rank " << ranks.rank() << " of " << ranks.size() << ")\n";
+  // mpirun answers the abort by signalling every rank, this one too: that is no news to the user.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   abort_world(code);
 }
 
@@ -328,11 +333,15 @@ int cli_main(int argc, char** argv) {
   // Commands other than `run` have nothing to share between ranks: rank 0 alone answers.
   const bool is_run = argc >= 2 && std::string(argv[1]) == "run";
   if (world().size() > 1 && world().rank() != 0 && !is_run) return kExitOk;
+  g_in_job_run = is_run && world().size() > 1;
   try {
     return dispatch(argc, argv);
   } catch (const RankExit& e) {
     return e.code;
   } catch (const ReportedByRankZero&) {
+    return kExitFailure;
+  } catch (const JobWideError& e) {
+    std::cerr << "error: " << e.what() << "\n";
     return kExitFailure;
   } catch (const UsageError& e) {
     std::cerr << "pipeline: " << e.what() << "\n\n" << kUsage;

@@ -151,7 +151,7 @@ RunState shared_run_state(const PipelineConfig& config, Communicator& ranks) {
     if (shared[0] == '-' && ranks.rank() != 0) throw ReportedByRankZero();
     bytes = shared.substr(1);
   }
-  if (!error.empty()) throw StageError(config.name, error);
+  if (!error.empty()) throw JobWideError(config.name, error);
   return decode_run_state(bytes, path.string());
 }
 
@@ -163,7 +163,7 @@ void restore_run(std::vector<StageNode>& stages, const PipelineConfig& config, R
     if (context.rank() != 0) throw ReportedByRankZero();
     std::string saved;
     for (const auto& name : state.processors) saved += (saved.empty() ? "" : ", ") + name;
-    throw StageError(config.name, "--resume: " + path.string() + " was saved by a pipeline with the processors [" +
+    throw JobWideError(config.name, "--resume: " + path.string() + " was saved by a pipeline with the processors [" +
                                       saved + "]; resume with the config that run was started with");
   }
   for (auto& node : stages) {

@@ -107,7 +107,7 @@ IdxReader::IdxReader(const pipeline::Params& params)
   for (std::size_t i = 0; i < images.size(); ++i) files_.push_back({images[i], labels[i]});
   const auto ranks = static_cast<std::size_t>(pipeline::world().size());
   if (shard_ == "files" && files_.size() < ranks)
-    params.fail("shard", "shard: files needs at least one file pair per rank: " + std::to_string(files_.size()) +
+    params.fail("shard", "'files' needs at least one file pair per rank: " + std::to_string(files_.size()) +
                              " pair(s) for " + std::to_string(ranks) + " ranks");
 }
 

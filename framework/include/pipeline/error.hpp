@@ -38,7 +38,12 @@ class StageError : public std::runtime_error {
   std::string message_;
 };
 
-// An error every rank of an MPI job meets alike (rank 0 told them): rank 0 reports it, the others end quietly.
+// An error every rank of an MPI job meets alike (rank 0 told them): rank 0 reports it as a JobWideError, the
+// others throw ReportedByRankZero and end quietly; every rank exits, so nothing needs MPI_Abort.
+class JobWideError : public StageError {
+ public:
+  using StageError::StageError;
+};
 class ReportedByRankZero : public std::runtime_error {
  public:
   ReportedByRankZero() : std::runtime_error("reported by rank 0") {}
