@@ -28,10 +28,14 @@ setups = {
 
 
 def cpu_name():
+    fields = {}
     for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    vector = "AVX-512" if "avx512f" in fields.get("flags", "").split() else "AVX2" if "avx2" in fields.get(
+        "flags", "").split() else "SSE"
+    return (f"{fields.get('model name', 'unknown CPU')} (family {fields.get('cpu family', '?')} model "
+            f"{fields.get('model', '?')}, {vector})")
 
 
 def run(launcher, settings, out):
@@ -44,7 +48,7 @@ def run(launcher, settings, out):
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     with open(os.path.join(out, "history.csv")) as f:
         seconds = float(list(csv.DictReader(f))[-1]["seconds"])
-    stats = re.search(r"per step: ([0-9.]+ [KMG]?B), ([0-9.]+) ms summing, ([0-9.]+) ms of it not hidden", result.stdout)
+    stats = re.search(r"per step: ([0-9.]+ [KMG]?i?B), ([0-9.]+) ms summing, ([0-9.]+) ms of it not hidden", result.stdout)
     return seconds, stats.groups() if stats else None
 
 

@@ -3,18 +3,33 @@
 #define OMPI_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <iostream>
 #include <stdexcept>
+#include <thread>
 
 #include "pipeline/communicator.hpp"
+#include "pipeline/version.hpp"
 
 namespace pipeline {
 namespace {
 
 // MPI counts are ints: longer buffers go in slices of this many elements.
 constexpr std::size_t kSlice = std::size_t{1} << 28;
+
+// Waits for a collective without holding a core: Open MPI's blocking calls spin, and a rank waiting for a slower
+// one (or the gradient thread waiting for the next layer's peer) would take the core its own computation needs
+// (2 cores, 2 ranks). Polls, yielding the core to any other thread that is ready to run.
+void complete(MPI_Request& request) {
+  int done = 0;
+  for (int polls = 0;; ++polls) {
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    if (done) return;
+    if (polls >= 32) std::this_thread::yield();
+  }
+}
 
 class MpiCommunicator : public Communicator {
  public:
@@ -38,10 +53,14 @@ class MpiCommunicator : public Communicator {
 
   std::string broadcast(const std::string& bytes) override {
     auto length = static_cast<std::uint64_t>(bytes.size());
-    MPI_Bcast(&length, 1, MPI_UINT64_T, 0, comm_);
+    MPI_Request request;
+    MPI_Ibcast(&length, 1, MPI_UINT64_T, 0, comm_, &request);
+    complete(request);
     std::string out = rank_ == 0 ? bytes : std::string(length, '\0');
-    for (std::size_t at = 0; at < out.size(); at += kSlice)
-      MPI_Bcast(out.data() + at, static_cast<int>(std::min(kSlice, out.size() - at)), MPI_BYTE, 0, comm_);
+    for (std::size_t at = 0; at < out.size(); at += kSlice) {
+      MPI_Ibcast(out.data() + at, static_cast<int>(std::min(kSlice, out.size() - at)), MPI_BYTE, 0, comm_, &request);
+      complete(request);
+    }
     return out;
   }
 
@@ -56,14 +75,19 @@ class MpiCommunicator : public Communicator {
     int element = 0;
     MPI_Type_size(type, &element);
     auto* bytes = static_cast<char*>(data);
-    for (std::size_t at = 0; at < n; at += kSlice)
-      MPI_Allreduce(MPI_IN_PLACE, bytes + at * static_cast<std::size_t>(element),
-                    static_cast<int>(std::min(kSlice, n - at)), type, MPI_SUM, comm_);
+    for (std::size_t at = 0; at < n; at += kSlice) {
+      MPI_Request request;
+      MPI_Iallreduce(MPI_IN_PLACE, bytes + at * static_cast<std::size_t>(element),
+                     static_cast<int>(std::min(kSlice, n - at)), type, MPI_SUM, comm_, &request);
+      complete(request);
+    }
   }
 
   std::int64_t reduce(std::int64_t value, MPI_Op op) {
     std::int64_t out = 0;
-    MPI_Allreduce(&value, &out, 1, MPI_INT64_T, op, comm_);
+    MPI_Request request;
+    MPI_Iallreduce(&value, &out, 1, MPI_INT64_T, op, comm_, &request);
+    complete(request);
     return out;
   }
 
@@ -73,8 +97,10 @@ class MpiCommunicator : public Communicator {
     const int length = static_cast<int>(bytes.size());
     const bool receives = everyone || rank_ == 0;
     std::vector<int> lengths(static_cast<std::size_t>(size_)), offsets(static_cast<std::size_t>(size_));
-    if (everyone) MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, comm_);
-    else MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm_);
+    MPI_Request request;
+    if (everyone) MPI_Iallgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, comm_, &request);
+    else MPI_Igather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm_, &request);
+    complete(request);
     std::size_t total = 0;
     for (std::size_t r = 0; r < lengths.size(); ++r) {
       if (total > static_cast<std::size_t>(INT_MAX)) throw std::length_error("cannot gather over 2 GiB in one call");
@@ -83,9 +109,12 @@ class MpiCommunicator : public Communicator {
     }
     std::string all(receives ? total : 0, '\0');
     if (everyone)
-      MPI_Allgatherv(bytes.data(), length, MPI_BYTE, all.data(), lengths.data(), offsets.data(), MPI_BYTE, comm_);
+      MPI_Iallgatherv(bytes.data(), length, MPI_BYTE, all.data(), lengths.data(), offsets.data(), MPI_BYTE, comm_,
+                      &request);
     else
-      MPI_Gatherv(bytes.data(), length, MPI_BYTE, all.data(), lengths.data(), offsets.data(), MPI_BYTE, 0, comm_);
+      MPI_Igatherv(bytes.data(), length, MPI_BYTE, all.data(), lengths.data(), offsets.data(), MPI_BYTE, 0, comm_,
+                   &request);
+    complete(request);
     std::vector<std::string> out;
     if (!receives) return out;
     for (std::size_t r = 0; r < lengths.size(); ++r)
@@ -102,6 +131,18 @@ std::unique_ptr<Communicator>& world_slot() {
   static std::unique_ptr<Communicator> world = std::make_unique<SoloCommunicator>();
   return world;
 }
+
+// The MPI library, and how this process runs: one line of --version and of every run's banner.
+[[maybe_unused]] const bool mpi_version_line = add_version_line([] {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int length = 0;
+  MPI_Get_library_version(text, &length);
+  std::string library(text, static_cast<std::size_t>(length));
+  library = library.substr(0, library.find_first_of(",\n"));
+  const int ranks = world().size();
+  return "MPI: " + library + (ranks > 1 ? " (this run: " + std::to_string(ranks) + " ranks)"
+                                        : " (one process; mpirun -np N runs N ranks)");
+});
 
 }  // namespace
 

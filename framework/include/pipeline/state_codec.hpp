@@ -20,7 +20,7 @@ class StateWriter {
     return raw(s.data(), s.size());
   }
   StateWriter& raw(const void* p, std::size_t n) {
-    bytes_.append(static_cast<const char*>(p), n);
+    if (n > 0) bytes_.append(static_cast<const char*>(p), n);
     return *this;
   }
   const std::string& bytes() const { return bytes_; }
@@ -57,6 +57,7 @@ class StateReader {
   }
   // n bytes into `out` (arrays of plain values).
   void raw(void* out, std::size_t n) {
+    if (n == 0) return;  // `out` may be an empty vector's null data()
     need(n);
     std::memcpy(out, bytes_.data() + pos_, n);
     pos_ += n;
