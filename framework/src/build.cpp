@@ -6,6 +6,7 @@
 #include <set>
 
 #include "engine_limits.hpp"
+#include "pipeline/communicator.hpp"
 #include "pipeline/pipeline.hpp"
 
 namespace pipeline {
@@ -183,6 +184,24 @@ void check_single_writer(const std::vector<StageNode>& nodes, const std::string&
 
 }  // namespace
 
+// With several ranks, a sink sees whole results only behind a stage that combines the ranks' shares.
+static void add_rank_share_warnings(const std::vector<StageNode>& stages, std::vector<std::string>& out) {
+  std::vector<bool> combined(stages.size(), false);  // stages are in config order; inputs may come later
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+      bool now = stages[i].spec->combines_ranks;
+      for (std::size_t input : stages[i].inputs) now = now || combined[input];
+      if (now != combined[i]) combined[i] = now, changed = true;
+    }
+  }
+  for (std::size_t i = 0; i < stages.size(); ++i)
+    if (stages[i].spec->output.empty() && stages[i].spec->kind == StageKind::Processor && !combined[i])
+      out.push_back("sink '" + stages[i].name + "' sees rank 0's share of the data only: with " +
+                    std::to_string(world().size()) + " ranks each rank handles its own share, and no stage before "
+                    "this sink gathers the ranks' results (the model does)");
+}
+
 std::vector<std::string> Pipeline::warnings() const {
   std::vector<std::string> out;
   bool any_sink = false;
@@ -196,6 +215,7 @@ std::vector<std::string> Pipeline::warnings() const {
   if (!any_sink)
     out.push_back("the pipeline has no sink: nothing records or prints its results (add e.g. "
                   "{type: console, inputs: [...]} or {type: count, inputs: [...]})");
+  if (world().size() > 1) add_rank_share_warnings(stages_, out);
   return out;
 }
 

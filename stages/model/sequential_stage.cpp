@@ -207,6 +207,7 @@ static pipeline::StageSpec sequential_spec() {
   spec.kind = StageKind::Processor;
   spec.input = kBatchType;
   spec.output = kBatchResultType;
+  spec.combines_ranks = true;  // rank 0's results hold every rank's rows
   spec.params = {
       yaml_param("input_shape", ParamType::List, "[28, 28, 1]", "shape of one sample (height, width, channels)"),
       required_param("layers", ParamType::List, "the layers, e.g. [{conv2d: {filters: 20, kernel: 5}}, relu, ...]"),

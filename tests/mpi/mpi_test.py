@@ -38,8 +38,10 @@ def check(ok, what):
 
 
 def run(out, *settings, ranks=1, config="configs/lenet_mnist_quick.yaml", timeout=900, verb="run"):
-    command = [pipeline, verb, config, "--set", f"vars.data_dir={data}", "--set", f"output_dir={out}",
-               "--set", "console.progress=none"]
+    command = [pipeline, verb, config, "--set", f"vars.data_dir={data}", "--set", f"output_dir={out}"]
+    with open(os.path.join(source, config)) as f:
+        if "type: console" in f.read():
+            command += ["--set", "console.progress=none"]
     for s in settings:
         command += ["--set", s] if "=" in s else [s]
     if ranks > 1:
@@ -128,6 +130,14 @@ def config_error_once(tmp):
     r = run(os.path.join(tmp, "bad_file"), config=bad, ranks=2)
     check(r.stderr.count("bad.yaml:") == 1 and "does not divide" in r.stderr,
           "in a config file: one error naming the file and line: " + r.stderr[:200])
+
+
+def share_warnings(tmp):
+    r = run(os.path.join(tmp, "data_only"), config="configs/mnist_data_only.yaml", ranks=2, verb="validate")
+    check(r.returncode == 0 and "sees rank 0's share of the data only" in r.stderr,
+          "a sink with no model before it: a warning that it sees rank 0's share: " + r.stderr[-300:])
+    r = run(os.path.join(tmp, "quick_validate"), ranks=2, verb="validate")
+    check(r.returncode == 0 and "share of the data" not in r.stderr, "sinks behind the model: no such warning")
 
 
 def rank_pids(mpirun_pid):
@@ -239,6 +249,7 @@ with tempfile.TemporaryDirectory(prefix="pipeline-mpi-") as tmp:
     else:
         quick_against_one_process(tmp)
         config_error_once(tmp)
+        share_warnings(tmp)
         kill_a_rank_then_resume(tmp)
         files_per_rank(tmp)
 

@@ -25,6 +25,9 @@ struct StageSpec {
   std::string input;   // consumed message type; "" for sources
   std::string output;  // produced message type; "" for sinks
   bool parallel = false;  // transforms only: safe to run on many threads at once
+  // With several MPI ranks: what the stage emits holds every rank's share (rank 0's copy is whole), as the model's
+  // results do. A sink with no such stage upstream sees rank 0's share only (a warning says so).
+  bool combines_ranks = false;
   std::vector<ParamSpec> params;
   std::function<std::unique_ptr<Stage>(const Params&)> create;
   // More for `pipeline stages TYPE` to print after the parameters (a model stage lists its layers' options).
