@@ -220,6 +220,7 @@ std::vector<std::string> Pipeline::warnings() const {
 }
 
 Pipeline Pipeline::build(PipelineConfig config) {
+  load_plugins(config.plugins);  // their stage types must be known before the stages are
   Pipeline p;
   std::map<std::string, std::size_t> index;
   p.stages_ = make_nodes(config, index);

@@ -12,6 +12,7 @@
 #include "pipeline/communicator.hpp"
 #include "pipeline/files.hpp"
 #include "pipeline/pipeline.hpp"
+#include "pipeline/plugins.hpp"
 #include "pipeline/templates.hpp"
 #include "pipeline/version.hpp"
 
@@ -32,15 +33,19 @@ const char* kUsage =
     "                        from <output_dir>/run.state (saved at the end of every epoch)\n"
     "  validate CONFIG [--set KEY=VALUE]...\n"
     "                        check CONFIG without running it (types, parameters, wiring)\n"
-    "  stages [TYPE]         list every stage type with its parameters, defaults and docs\n"
+    "  stages [TYPE]         list every stage type with its parameters, defaults and docs, and where it\n"
+    "                        comes from (built in, or a plugin)\n"
     "  graph CONFIG          print the wired pipeline as Graphviz DOT (pipe into `dot -Tsvg`)\n"
     "  init [TEMPLATE] [-o FILE]\n"
     "                        write a commented starter config (default template: classifier; --list\n"
     "                        shows them) to FILE or to the standard output\n"
     "  --help, --version\n"
+    "every command takes --plugin PATH (repeatable): a plugin library of stages and layers to load first, as a\n"
+    "config's `plugins: [PATH]` does; bare names are looked up in $PIPELINE_PLUGIN_PATH\n"
     "\n"
     "KEY is STAGE.PARAM (STAGE.PARAM.SUB for maps), vars.NAME, or a top-level setting\n"
-    "(seed, epochs, threads, buffer, output_dir, name, save_every, class_names). VALUE is YAML: 0.01, true, [1, 2].\n"
+    "(seed, epochs, threads, buffer, output_dir, name, save_every, class_names, plugins). VALUE is YAML: 0.01,\n"
+    "true, [1, 2].\n"
     "exit codes: 0 ok, 1 runtime failure, 2 bad usage or config, 130 interrupted\n"
     "\n"
     "a config file (YAML):\n"
@@ -64,6 +69,7 @@ struct Args {
   int threads = 0;
   bool profile = false;
   bool resume = false;
+  std::vector<std::string> plugins;  // --plugin PATH
 };
 
 struct UsageError : std::runtime_error {
@@ -99,6 +105,8 @@ Args parse_args(int argc, char** argv) {
       } catch (const std::exception&) {
         throw UsageError("--threads needs a positive integer, got '" + v + "'");
       }
+    } else if (w == "--plugin") {
+      args.plugins.push_back(value(w));
     } else if (w == "--profile") {
       args.profile = true;
     } else if (w == "--resume") {
@@ -168,7 +176,8 @@ int list_stages(const std::string& only) {
     if (!only.empty() && spec->type != only) continue;
     found = true;
     std::cout << spec->type << "  (" << to_string(spec->kind)
-              << (spec->kind == StageKind::Transform && spec->parallel ? ", parallel" : "") << ")\n";
+              << (spec->kind == StageKind::Transform && spec->parallel ? ", parallel" : "")
+              << (spec->origin.empty() ? ", built in" : ", plugin " + spec->origin) << ")\n";
     std::cout << "  " << spec->summary << "\n";
     std::cout << "  consumes: " << (spec->input.empty() ? "-" : spec->input)
               << "   produces: " << (spec->output.empty() ? "-" : spec->output == kSameType ? "(same as input)" : spec->output)
@@ -242,8 +251,10 @@ Pipeline build_on_every_rank(const Args& args) {
   const std::vector<std::string> all = ranks.size() == 1 ? std::vector<std::string>{failure} : ranks.all_gather(failure);
   for (std::size_t r = 0; r < all.size(); ++r) {
     if (all[r].empty()) continue;
-    if (static_cast<int>(r) == ranks.rank())
-      std::cerr << all[r].substr(1) << (r > 0 ? " (on rank " + std::to_string(r) + ")" : "") << "\n";
+    if (static_cast<int>(r) == ranks.rank()) {
+      const std::string line = all[r].substr(1) + (r > 0 ? " (on rank " + std::to_string(r) + ")" : "") + "\n";
+      (void)!::write(2, line.data(), line.size());
+    }
     throw RankExit{all[r][0] - '0'};
   }
   return std::move(*pipeline);
@@ -285,7 +296,10 @@ int report(const std::string& message, int code) {
     std::cerr << message << "\n";
     return code;
   }
-  std::cerr << message << " (on rank " << ranks.rank() << " of " << ranks.size() << ")\n";
+  // One write: mpirun forwards each rank's output in the pieces it was written in, between other ranks' lines.
+  const std::string line = message + " (on rank " + std::to_string(ranks.rank()) + " of " +
+                           std::to_string(ranks.size()) + ")\n";
+  (void)!::write(2, line.data(), line.size());
   // mpirun answers the abort by signalling every rank, this one too: that is no news to the user.
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
@@ -310,6 +324,9 @@ int dispatch(int argc, char** argv) {
   }
   if (argc >= 2 && std::string(argv[1]) == "init") return init(argc, argv);
   Args args = parse_args(argc, argv);
+  std::vector<PluginRef> plugins;
+  for (const auto& name : args.plugins) plugins.push_back(PluginRef{name, SourceLocation{"--plugin " + name, 0, 0}});
+  load_plugins(plugins);
   if (args.command == "stages") return list_stages(args.config);
   if (args.command != "run" && args.command != "validate" && args.command != "graph")
     throw UsageError("unknown command '" + args.command + "'");

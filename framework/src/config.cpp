@@ -17,7 +17,7 @@ namespace {
 constexpr long long kMaxBuffer = 1 << 20;
 
 const std::set<std::string> kTopLevelScalars = {"name", "description", "seed", "epochs", "threads", "buffer",
-                                                 "output_dir", "save_every", "class_names"};
+                                                 "output_dir", "save_every", "class_names", "plugins"};
 
 SourceLocation at(const std::string& file, const YAML::Node& node) {
   if (!node.IsDefined() || node.Mark().is_null()) return SourceLocation{file, 0, 0};
@@ -72,8 +72,9 @@ std::vector<OverrideSite> apply_overrides(YAML::Node& root, const std::vector<st
       if (!kTopLevelScalars.count(path[0]))
         throw ConfigError(where, "",
                           "'" + path[0] + "' is not a top-level setting (name, seed, epochs, threads, buffer, "
-                          "output_dir, save_every); use STAGE.PARAM=VALUE or vars.NAME=VALUE");
+                          "output_dir, save_every, class_names, plugins); use STAGE.PARAM=VALUE or vars.NAME=VALUE");
       root[path[0]] = value;
+      sites.push_back(OverrideSite{"", path[0], where});  // a top-level setting
       continue;
     }
     if (path[0] == "vars") {
@@ -221,6 +222,21 @@ T scalar(const YAML::Node& node, const std::string& file, const std::string& key
   }
 }
 
+// plugins: [path/libmy_stages.so, name]: shared libraries to load before the stages are built.
+std::vector<PluginRef> parse_plugins(YAML::Node node, const std::map<std::string, std::string>& vars,
+                                     const std::string& file) {
+  if (!node.IsSequence())
+    throw ConfigError(at(file, node), "", "'plugins' must be a list of plugin files or names: [build/libmy_stages.so]");
+  substitute(node, vars, file);
+  std::vector<PluginRef> plugins;
+  for (const auto& item : node) {
+    if (!item.IsScalar() || item.Scalar().empty())
+      throw ConfigError(at(file, item), "", "'plugins': each entry is a plugin file or name");
+    plugins.push_back(PluginRef{item.Scalar(), at(file, item)});
+  }
+  return plugins;
+}
+
 // class_names: [zero, one, ...]: unique, non-empty names.
 std::vector<std::string> parse_class_names(const YAML::Node& node, const std::string& file) {
   if (!node.IsSequence() || node.size() == 0)
@@ -318,6 +334,12 @@ PipelineConfig parse_config(const std::string& text, const std::string& file,
   if (root["save_every"].IsDefined()) {
     config.save_every = scalar<int>(root["save_every"], file, "save_every", "a number of epochs (0 = only at the end)");
     if (config.save_every < 0) throw ConfigError(at(file, root["save_every"]), "", "'save_every' must be >= 0");
+  }
+  if (root["plugins"].IsDefined()) {
+    config.plugins = parse_plugins(root["plugins"], vars, file);
+    for (const auto& site : sites)
+      if (site.stage.empty() && site.param == "plugins")
+        for (auto& plugin : config.plugins) plugin.where = site.where;
   }
   if (root["output_dir"].IsDefined()) {
     substitute(root["output_dir"], vars, file);

@@ -19,6 +19,7 @@ Registry& Registry::instance() {
 }
 
 bool Registry::add(StageSpec spec) {
+  if (registering_during_plugin_load(spec.type)) return true;
   if (spec.type.empty() || !spec.create) throw std::logic_error("stage spec needs a type and a factory");
   if (specs_.count(spec.type)) throw std::logic_error("stage type '" + spec.type + "' registered twice");
   if (spec.kind == StageKind::Source && !spec.input.empty())

@@ -11,30 +11,11 @@
 #include <regex>
 
 #include "support/files.hpp"
+#include "support/run_pipeline.hpp"
 
 using namespace testing_support;
 
 namespace {
-
-struct Result {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// `environment`: assignments put before the command, e.g. "PIPELINE_SIMD=sse2".
-Result run(const std::string& args, const std::string& environment = "") {
-  const std::string command =
-      std::string("cd " PIPELINE_SOURCE_DIR " && ") + environment + " " PIPELINE_BINARY " " + args + " 2>&1";
-  Result r;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buffer;
-  std::size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) r.output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 std::string mnist_vars() { return " --set vars.data_dir=" + mnist_dir(); }
 

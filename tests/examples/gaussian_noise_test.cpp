@@ -2,7 +2,9 @@
 
 #include <cmath>
 
+// The example stage (examples/plugin/gaussian_noise.cpp), loaded with its plugin (leaky_relu_test.cpp loads it).
 #include "common/samples.hpp"
+#include "pipeline/plugins.hpp"
 #include "pipeline/registry.hpp"
 #include "support/params.hpp"
 

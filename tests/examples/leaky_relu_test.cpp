@@ -1,10 +1,18 @@
-// The example layer (examples/leaky_relu.cpp): registered by its one line, values, gradient, and its option checked
-// by the framework like a built-in layer's.
+// The example layer (examples/plugin/leaky_relu.cpp), loaded with its plugin: values, gradient, and its option
+// checked by the framework like a built-in layer's.
 #include <gtest/gtest.h>
 
 #include "model/model_config.hpp"
 #include "model/nn/layer_registry.hpp"
 #include "pipeline/error.hpp"
+#include "pipeline/plugins.hpp"
+
+namespace {
+struct LoadTheExamplePlugin : testing::Environment {
+  void SetUp() override { pipeline::load_plugins({{PIPELINE_EXAMPLE_PLUGIN, {"the example plugin", 0, 0}}}); }
+};
+[[maybe_unused]] testing::Environment* const example_plugin = testing::AddGlobalTestEnvironment(new LoadTheExamplePlugin);
+}  // namespace
 
 TEST(LeakyReluExample, IsRegisteredAndComputesItsValuesAndGradient) {
   const nn::LayerSpec* spec = nn::LayerRegistry::instance().find("leaky_relu");

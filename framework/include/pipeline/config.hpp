@@ -8,6 +8,7 @@
 
 #include "pipeline/error.hpp"
 #include "pipeline/params.hpp"
+#include "pipeline/plugins.hpp"
 
 namespace pipeline {
 
@@ -36,6 +37,7 @@ struct PipelineConfig {
   std::vector<std::string> class_names;  // names of the classes 0..n-1, for reports (empty: numbers)
   SourceLocation class_names_where;
   int save_every = 1;         // epochs between run-state saves (0: only at the end and when interrupted)
+  std::vector<PluginRef> plugins;  // loaded before the stages are built
   std::vector<StageConfig> stages;  // in file order
   std::string resolved_text;  // the config after variables and overrides, for reports
 };

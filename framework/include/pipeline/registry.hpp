@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "pipeline/params.hpp"
+#include "pipeline/spec_registry.hpp"
 #include "pipeline/stage.hpp"
 
 namespace pipeline {
@@ -32,6 +33,7 @@ struct StageSpec {
   std::function<std::unique_ptr<Stage>(const Params&)> create;
   // More for `pipeline stages TYPE` to print after the parameters (a model stage lists its layers' options).
   std::function<std::string()> details;
+  std::string origin;  // "" built in; else the plugin file it came from (set by the plugin loader)
 };
 
 class Registry {

@@ -8,6 +8,10 @@
 
 namespace pipeline {
 
+// While a plugin library loads, registrations from its static initializers are held back (recorded, not added):
+// a plugin registers through PIPELINE_PLUGIN, after the loader has checked its interface (pipeline/plugins.hpp).
+bool registering_during_plugin_load(const std::string& type);
+
 template <class Spec>
 class SpecRegistry {
  public:
@@ -18,6 +22,7 @@ class SpecRegistry {
   // Returns true so it can initialise a static. A second spec of the same type is a programming error.
   bool add(Spec spec) {
     const std::string type = spec.type;
+    if (registering_during_plugin_load(type)) return true;
     if (!specs_.emplace(type, std::move(spec)).second) throw std::logic_error("'" + type + "' registered twice");
     return true;
   }

@@ -1,11 +1,12 @@
-// A user-defined stage in its own file: adds Gaussian noise to training tensors (a simple augmentation).
-// One registration line makes `type: gaussian_noise` usable in any config run by this executable.
+// A user-defined stage in its own file: adds Gaussian noise to training tensors (a simple augmentation). The
+// plugin (plugin.cpp) registers its spec, which makes `type: gaussian_noise` usable in any config that loads it.
 #include <random>
 #include <set>
 
 #include "common/random.hpp"
 #include "common/samples.hpp"
 #include "pipeline/registry.hpp"
+#include "specs.hpp"
 
 namespace examples {
 
@@ -33,7 +34,7 @@ class GaussianNoise : public pipeline::Transform {
   std::uint64_t seed_ = 0;
 };
 
-static pipeline::StageSpec gaussian_noise_spec() {
+pipeline::StageSpec gaussian_noise_spec() {
   using namespace pipeline;
   StageSpec spec;
   spec.type = "gaussian_noise";
@@ -49,5 +50,3 @@ static pipeline::StageSpec gaussian_noise_spec() {
 }
 
 }  // namespace examples
-
-PIPELINE_REGISTER_STAGE(examples::gaussian_noise_spec())

@@ -1,9 +1,10 @@
-// A user-defined layer in its own file: leaky ReLU, y = x where x > 0, else alpha · x. The registration line at
-// the bottom makes `{leaky_relu: {alpha: 0.1}}` usable in the layers of any model run by this executable, with
+// A user-defined layer in its own file: leaky ReLU, y = x where x > 0, else alpha · x. Registered by the plugin
+// (plugin.cpp), `{leaky_relu: {alpha: 0.1}}` is usable in the layers of any model of a config that loads it, with
 // its option checked, documented and listed by `pipeline stages sequential` like the built-in layers'.
 #include <xtensor/xoperation.hpp>
 
 #include "model/nn/layer_registry.hpp"
+#include "specs.hpp"
 
 namespace examples {
 
@@ -34,7 +35,7 @@ class LeakyReLU : public nn::Layer {
 nn::LayerSpec leaky_relu_spec() {
   nn::LayerSpec spec;
   spec.type = "leaky_relu";
-  spec.summary = "x where x > 0, else alpha · x (an example of a user-defined layer: examples/leaky_relu.cpp)";
+  spec.summary = "x where x > 0, else alpha · x (an example of a user-defined layer: examples/plugin/leaky_relu.cpp)";
   spec.params = {pipeline::float_param("alpha", 0.3, "slope for negative inputs (Keras' default)").min(0).max(1)};
   spec.create = [](const nn::Shape& input, const pipeline::Params& p) {
     return std::make_unique<LeakyReLU>(input, static_cast<float>(p.get_float("alpha")));
@@ -43,5 +44,3 @@ nn::LayerSpec leaky_relu_spec() {
 }
 
 }  // namespace examples
-
-PIPELINE_REGISTER_LAYER(examples::leaky_relu_spec())
