@@ -1,5 +1,6 @@
 #pragma once
 // "batch_result": what the model stage emits per batch, for metrics and report sinks.
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@ struct BatchResult {
   std::vector<std::int64_t> indices;
   xt::xtensor<float, 2> probabilities;  // (N, classes)
   std::shared_ptr<const Batch> inputs;  // the batch itself (e.g. to show misclassified images)
+  std::chrono::steady_clock::time_point finished{};  // when the model had the result (epoch times)
   std::size_t size() const { return labels.size(); }
 };
 

@@ -156,6 +156,7 @@ void SequentialModel::consume(const pipeline::Payload& input, std::string_view s
   r.inputs = std::shared_ptr<const Batch>(std::make_shared<pipeline::Payload>(input), &b);
   if (parallel_) parallel_->combine(r, result, b);
   if (training) trained_.push_back(nn::BatchRecord{r.loss, r.correct, r.learning_rate});
+  r.finished = std::chrono::steady_clock::now();
   // Every rank emits (its inputs' flow-control tokens ride on what it emits); only rank 0's sinks run.
   out.emit(pipeline::Payload::of(std::move(r)));
 }

@@ -5,11 +5,11 @@
 namespace stages {
 
 bool EpochHistory::close_epoch() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto end = last_finished_ > epoch_start_ ? last_finished_ : std::chrono::steady_clock::now();
   EpochRow row;
   row.epoch = result_epoch_ + 1;
-  row.seconds = std::chrono::duration<double>(now - epoch_start_).count();
-  epoch_start_ = now;
+  row.seconds = std::chrono::duration<double>(end - epoch_start_).count();
+  epoch_start_ = end;
   row.streams = tracker_.close_epoch();
   if (row.streams.empty()) return false;
   auto train = row.streams.find(train_stream_);

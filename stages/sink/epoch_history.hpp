@@ -24,6 +24,7 @@ class EpochHistory {
   void add(const BatchResult& r) {
     tracker_.add(r);
     result_epoch_ = r.epoch;
+    if (r.finished > last_finished_) last_finished_ = r.finished;
   }
   // Closes the epoch; returns false when nothing was seen in it. Rows are numbered by the model's epoch,
   // which continues from a loaded checkpoint.
@@ -46,6 +47,9 @@ class EpochHistory {
   std::vector<EpochRow> rows_;
   int result_epoch_ = 0;
   std::chrono::steady_clock::time_point epoch_start_ = std::chrono::steady_clock::now();
+  // When the epoch's last result was computed: sinks may run late (one thread, busy with the model), so an epoch's
+  // time is taken from the model's clock, not from when the sink saw the epoch end.
+  std::chrono::steady_clock::time_point last_finished_{};
 };
 
 }  // namespace stages

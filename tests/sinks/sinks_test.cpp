@@ -9,6 +9,7 @@
 
 #include "pipeline/registry.hpp"
 #include "sink/console.hpp"
+#include "sink/epoch_history.hpp"
 #include "sink/history.hpp"
 #include "sink/html_report.hpp"
 #include "sink/metrics.hpp"
@@ -377,4 +378,22 @@ TEST(Charts, AccuracyStaysAtMostOneAndSmallLossesKeepShortLabels) {
   EXPECT_NE(g.find("y-tick\">0.001<"), std::string::npos) << g;
   EXPECT_NE(g.find("y-tick\">10<"), std::string::npos) << g;
   EXPECT_NE(g.find("loss (log scale)"), std::string::npos);
+}
+
+// Sinks may run late (with one thread, the model keeps it busy): an epoch's time comes from when the model had its
+// results, not from when the sink saw the epoch end.
+TEST(EpochHistory, EpochTimesComeFromTheModelsClockNotTheSinks) {
+  stages::EpochHistory history("train");
+  history.start();
+  const auto t0 = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  auto first = result("train", 0, {0, 1}, {0, 1}, 0.5);
+  first.finished = t0;
+  history.add(first);
+  ASSERT_TRUE(history.close_epoch());
+  auto second = result("train", 1, {0, 1}, {0, 1}, 0.4);
+  second.finished = t0 + std::chrono::milliseconds(2500);
+  history.add(second);
+  ASSERT_TRUE(history.close_epoch());  // both closed "now", long before t0
+  EXPECT_GT(history.rows()[0].seconds, 4.9);
+  EXPECT_DOUBLE_EQ(history.rows()[1].seconds, 2.5);
 }
