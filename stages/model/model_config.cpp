@@ -49,6 +49,23 @@ std::pair<std::string, YAML::Node> layer_entry(const YAML::Node& entry, std::siz
               "layer " + std::to_string(i) + ": write a layer as {type: {options}} or as a bare type name");
 }
 
+// A value as YAML text on one line: `5`, `same`, `[1, 2]`.
+std::string yaml_text(const YAML::Node& node) {
+  YAML::Emitter out;
+  out.SetSeqFormat(YAML::Flow);
+  out.SetMapFormat(YAML::Flow);
+  out << node;
+  return out.c_str();
+}
+
+LayerOptions layer_options(const std::string& type, const std::vector<pipeline::ParamSpec>& specs,
+                           const pipeline::Params& options) {
+  LayerOptions written{type, {}};
+  for (const pipeline::ParamSpec& spec : specs)
+    if (options.has(spec.name)) written.options.emplace_back(spec.name, yaml_text(options.get_node(spec.name)));
+  return written;
+}
+
 }  // namespace
 
 nn::Shape parse_shape(const pipeline::Params& parent, const std::string& parameter) {
@@ -94,6 +111,7 @@ NetworkSpec build_network(const pipeline::Params& parent, const std::string& par
     const nn::LayerSpec& layer_spec = find_spec<nn::LayerRegistry>(type, "layer", parent, parameter, layers[i]);
     const pipeline::Params options = pipeline::resolve_options(layer_spec.params, options_node, what, parent, parameter);
     if (spec.ends_with_softmax) parent.fail(parameter, layers[i], what + ": softmax must be the last layer");
+    spec.written.push_back(layer_options(type, layer_spec.params, options));
     if (layer_spec.fused_with_loss) {
       if (shape.size() != 1)
         parent.fail(parameter, layers[i], what + ": needs a flat input, got " + nn::shape_string(shape));

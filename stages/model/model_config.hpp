@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "model/model_record.hpp"
 #include "model/nn/optim/optimizer.hpp"
 #include "model/nn/optim/schedule.hpp"
 #include "model/nn/sequential.hpp"
@@ -16,6 +17,7 @@ namespace stages {
 struct NetworkSpec {
   std::unique_ptr<nn::Sequential> network;
   bool ends_with_softmax = false;
+  std::vector<LayerOptions> written;  // every entry of the list, the softmax included, with its options
 };
 // From the list in `parent`'s parameter `parameter`; errors name its file:line:col and stage.
 NetworkSpec build_network(const pipeline::Params& parent, const std::string& parameter, const nn::Shape& input_shape);

@@ -8,6 +8,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "common/samples.hpp"
+#include "model/model_record.hpp"
 
 namespace stages {
 
@@ -26,6 +27,7 @@ struct BatchResult {
   xt::xtensor<float, 2> probabilities;  // (N, classes)
   std::shared_ptr<const Batch> inputs;  // the batch itself (e.g. to show misclassified images)
   std::chrono::steady_clock::time_point finished{};  // when the model had the result (epoch times)
+  std::shared_ptr<const ModelRecord> model;  // the layers, and the weights at each epoch's end
   std::size_t size() const { return labels.size(); }
 };
 

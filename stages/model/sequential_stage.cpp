@@ -26,6 +26,7 @@ SequentialModel::SequentialModel(const pipeline::Params& p)
   TrainingSpec training = build_training(p, "optimizer");
   if (!train_ && load_path_.empty()) p.fail("train", "evaluation only (train: false) needs a checkpoint to load (set load: PATH)");
   summary_ = network.network->summary() + "  optimizer: " + training.description + "\n";
+  written_layers_ = std::move(network.written);
   trainer_ = std::make_unique<nn::Trainer>(std::move(network.network), std::move(training.optimizer),
                                            std::move(training.schedule), training.learning_rate);
 }
@@ -43,6 +44,7 @@ void SequentialModel::prepare(const pipeline::RunContext& context) {
   trainer_->set_epochs(context.epochs);
   if (checkpoint_path_.empty()) checkpoint_path_ = (context.output_dir / "model.ckpt").string();
   trainer_->network().initialize(mix_seed(seed_, hash_name("weights")));  // the same on every rank
+  record_ = make_model_record(trainer_->network(), written_layers_);
   if (context.ranks() > 1) {
     parallel_ = std::make_unique<DataParallel>(context.communicator(), overlap_allreduce_);
     if (train_) trainer_->set_gradient_sync(parallel_->make_gradient_sync());
@@ -114,6 +116,7 @@ BatchResult SequentialModel::result_of(const Batch& b, std::string_view stream, 
   batches_seen_[r.stream] = b.number + 1;
   r.labels = b.labels;
   r.indices = b.indices;
+  r.model = record_;
   return r;
 }
 
@@ -175,9 +178,18 @@ void SequentialModel::on_epoch_end(int epoch, pipeline::Emitter&) {
   batches_seen_.clear();
   trained_.clear();
   run_epochs_done_ = epoch + 1;
+  if (reports()) publish_weights(epoch);
   if (train_ && reports() && checkpoint_every_ > 0 && run_epochs_done_ % checkpoint_every_ == 0 &&
       run_epochs_done_ < epochs_)
     save();
+}
+
+void SequentialModel::publish_weights(int epoch) const {
+  auto snapshot = std::make_shared<WeightsSnapshot>();
+  snapshot->epoch = epoch;
+  for (const nn::Parameter& p : trainer_->network().parameters())
+    snapshot->values.emplace_back(p.value->data(), p.value->data() + p.value->size());
+  record_->publish(std::move(snapshot));
 }
 
 void SequentialModel::finish(bool interrupted, pipeline::Emitter&) {

@@ -37,6 +37,7 @@ class SequentialModel : public pipeline::Processor {
 
  private:
   void save();
+  void publish_weights(int epoch) const;
   nn::TrainingPosition load(const std::string& path);
   void check_batch(const Batch& b) const;
   BatchResult result_of(const Batch& b, std::string_view stream, bool training, int epoch);
@@ -59,6 +60,8 @@ class SequentialModel : public pipeline::Processor {
   std::vector<nn::BatchRecord> replay_;   // from a resumed checkpoint, for epoch replay_epoch_
   int replay_epoch_ = -1;
   std::string summary_;
+  std::vector<LayerOptions> written_layers_;
+  std::shared_ptr<ModelRecord> record_;  // made in prepare(), when the weights exist
   std::map<std::string, std::int64_t> batches_seen_;  // per stream, in the current epoch
   std::map<std::string, std::int64_t> batches_per_epoch_;
 };

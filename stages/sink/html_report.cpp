@@ -8,6 +8,7 @@
 #include "common/png.hpp"
 #include "pipeline/registry.hpp"
 #include "pipeline/version.hpp"
+#include "sink/layer_graph_svg.hpp"
 #include "sink/svg_chart.hpp"
 
 namespace stages {
@@ -21,6 +22,8 @@ th{background:#f5f5f5}.summary td:first-child{text-align:left;font-weight:600}
 .charts{display:flex;flex-wrap:wrap;gap:16px}.chart .title{font-size:14px;font-weight:600}
 .chart .tick{font-size:11px;fill:#555}.chart .grid{stroke:#eee}
 .confusion td{width:34px;text-align:center}
+.model{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}.layers td:first-child{text-align:left}
+.layers td:last-child{text-align:left;color:#555}
 .grid-images{display:flex;flex-wrap:wrap;gap:8px}.grid-images figure{margin:0;text-align:center;font-size:11px}
 .grid-images img{width:56px;height:56px;image-rendering:pixelated;border:1px solid #ccc}
 pre{background:#f7f7f7;padding:10px;font-size:12px;overflow:auto}
@@ -54,6 +57,7 @@ void HtmlReportSink::prepare(const pipeline::RunContext& context) {
 void HtmlReportSink::consume(const pipeline::Payload& input, std::string_view, pipeline::Emitter&) {
   const auto& r = input.get<BatchResult>();
   history_.add(r);
+  if (!model_) model_ = r.model;
   if (r.training || !r.inputs) return;
   const Batch& batch = *r.inputs;
   const std::size_t h = batch.x.shape()[1], w = batch.x.shape()[2], c = batch.x.shape()[3];
@@ -158,6 +162,9 @@ std::string HtmlReportSink::render(const pipeline::Profile& profile, bool interr
     html += svg_line_chart(metric, axes, series);
   }
   html += "</div>\n";
+  if (model_) {
+    html += "<h2>Model</h2><div class=\"model\">" + html_layer_table(*model_) + svg_layer_graph(*model_) + "</div>\n";
+  }
 
   auto label = [&](std::size_t k) { return html_escape(class_label(k, context_.class_names)); };
   for (const auto& [stream, matrix] : history_.last_confusion()) {

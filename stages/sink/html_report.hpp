@@ -38,6 +38,7 @@ class HtmlReportSink : public pipeline::Processor {
   pipeline::RunContext context_;
   std::vector<Misclassified> wrong_, last_wrong_;
   std::size_t wrong_count_ = 0, last_wrong_count_ = 0;
+  std::shared_ptr<const ModelRecord> model_;  // from the results: the layer table and graph
 };
 
 }  // namespace stages

@@ -2,61 +2,17 @@
 
 #include <unistd.h>
 
-#include <array>
 #include <chrono>
-#include <cstring>
+#include <iostream>
 
 #include "common/output_file.hpp"
+#include "common/png.hpp"
 #include "pipeline/registry.hpp"
+#include "sink/keras_model_json.hpp"
+#include "sink/tensorboard_graph.hpp"
 
 namespace stages {
 namespace {
-
-std::array<std::uint32_t, 256> make_crc32c_table() {
-  std::array<std::uint32_t, 256> table{};
-  for (std::uint32_t i = 0; i < 256; ++i) {
-    std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;  // Castagnoli, reflected
-    table[i] = c;
-  }
-  return table;
-}
-
-std::uint32_t masked_crc(const std::uint8_t* data, std::size_t size) {
-  const std::uint32_t crc = crc32c(data, size);
-  return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
-}
-
-void put_le(std::string& out, std::uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
-}
-
-void varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7F) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-}
-
-void tag(std::string& out, int field, int wire_type) { varint(out, static_cast<std::uint64_t>(field << 3 | wire_type)); }
-
-void length_delimited(std::string& out, int field, const std::string& bytes) {
-  tag(out, field, 2);
-  varint(out, bytes.size());
-  out += bytes;
-}
-
-std::string event_header(double wall_time, std::int64_t step) {
-  std::string e;
-  std::uint64_t bits;
-  std::memcpy(&bits, &wall_time, sizeof bits);
-  tag(e, 1, 1);  // double wall_time = 1
-  put_le(e, bits, 8);
-  tag(e, 2, 0);  // int64 step = 2
-  varint(e, static_cast<std::uint64_t>(step));
-  return e;
-}
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -64,45 +20,12 @@ double now_seconds() {
 
 }  // namespace
 
-std::uint32_t crc32c(const std::uint8_t* data, std::size_t size) {
-  static const auto table = make_crc32c_table();
-  std::uint32_t crc = 0xFFFFFFFFu;
-  for (std::size_t i = 0; i < size; ++i) crc = table[(crc ^ data[i]) & 0xFF] ^ (crc >> 8);
-  return crc ^ 0xFFFFFFFFu;
-}
-
-std::string tfrecord(const std::string& data) {
-  std::string length;
-  put_le(length, data.size(), 8);
-  std::string out = length;
-  put_le(out, masked_crc(reinterpret_cast<const std::uint8_t*>(length.data()), length.size()), 4);
-  out += data;
-  put_le(out, masked_crc(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()), 4);
-  return out;
-}
-
-std::string event_file_version(double wall_time) {
-  std::string e = event_header(wall_time, 0);
-  length_delimited(e, 3, "brain.Event:2");  // string file_version = 3
-  return e;
-}
-
-std::string event_scalar(double wall_time, std::int64_t step, const std::string& name, float value) {
-  std::string v;
-  length_delimited(v, 1, name);  // Summary.Value: string tag = 1
-  std::uint32_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  tag(v, 2, 5);  // float simple_value = 2
-  put_le(v, bits, 4);
-  std::string summary;
-  length_delimited(summary, 1, v);  // Summary: repeated Value value = 1
-  std::string e = event_header(wall_time, step);
-  length_delimited(e, 5, summary);  // Summary summary = 5
-  return e;
-}
-
 TensorBoardSink::TensorBoardSink(const pipeline::Params& p)
-    : logdir_param_(p.get_string("logdir")), history_(p.get_string("train_stream")) {}
+    : logdir_param_(p.get_string("logdir")),
+      write_graph_(p.get_bool("write_graph")),
+      write_images_(p.get_bool("write_images")),
+      histogram_freq_(static_cast<int>(p.get_int("histogram_freq"))),
+      history_(p.get_string("train_stream")) {}
 
 std::vector<std::filesystem::path> TensorBoardSink::output_files(const std::filesystem::path& output_dir) const {
   return {output_path(logdir_param_, output_dir, "logs")};  // the folder: its event files are this sink's
@@ -141,6 +64,7 @@ void TensorBoardSink::remove_earlier_event_files() const {
 std::optional<std::string> TensorBoardSink::save_state(bool mid_epoch) {
   if (mid_epoch) return std::nullopt;
   pipeline::StateWriter w;
+  w.u64(graph_written_ ? 1 : 0);
   w.u64(files_.size());
   for (const auto& [run, path] : files_) {
     std::error_code ec;
@@ -153,6 +77,7 @@ std::optional<std::string> TensorBoardSink::save_state(bool mid_epoch) {
 
 void TensorBoardSink::restore_state(const std::string& state) {
   pipeline::StateReader r(state);
+  const bool graph_written = r.u64() != 0;
   std::map<std::string, std::filesystem::path> files;
   for (std::size_t n = r.count(24); n > 0; --n) {
     const std::string run = r.str();
@@ -168,6 +93,7 @@ void TensorBoardSink::restore_state(const std::string& state) {
   }
   r.expect_end();
   files_ = std::move(files);
+  graph_written_ = graph_written;
 }
 
 void TensorBoardSink::append(const std::string& run, const std::string& records) {
@@ -175,11 +101,51 @@ void TensorBoardSink::append(const std::string& run, const std::string& records)
   pipeline::append_to_file(files_.at(run), records);
 }
 
-void TensorBoardSink::consume(const pipeline::Payload& input, std::string_view, pipeline::Emitter&) {
-  history_.add(input.get<BatchResult>());
+void TensorBoardSink::open_run(const std::string& run, double wall_time, std::map<std::string, std::string>& records) {
+  if (files_.count(run)) return;
+  files_[run] = logdir_ / run / file_name_;
+  ensure_writable_folder(files_[run]);
+  records[run] += tfrecord(event_file_version(wall_time));  // a run's file starts with it, as TensorFlow's
 }
 
-void TensorBoardSink::on_epoch_end(int, pipeline::Emitter&) {
+// Keras writes the graph to the train run when training begins.
+void TensorBoardSink::write_graph(const ModelRecord& model) {
+  const double t = now_seconds();
+  std::map<std::string, std::string> records;
+  open_run("train", t, records);
+  records["train"] += tfrecord(event_graph(t, graph_def_bytes(model)));
+  records["train"] += tfrecord(event_keras_model(t, keras_model_json(model)));
+  append("train", records["train"]);
+  graph_written_ = true;
+}
+
+void TensorBoardSink::consume(const pipeline::Payload& input, std::string_view, pipeline::Emitter&) {
+  const auto& result = input.get<BatchResult>();
+  history_.add(result);
+  if (!model_) model_ = result.model;
+  if (model_ && write_graph_ && !graph_written_) write_graph(*model_);
+}
+
+// Keras' _log_weights: a histogram of every weight every histogram_freq epochs (epochs 1, 1 + N, ...); and with
+// write_images, every weight as an image at each epoch's end.
+std::string TensorBoardSink::weight_records(const WeightsSnapshot& weights, int epoch, std::int64_t step,
+                                            double wall_time) const {
+  std::string records;
+  if (histogram_freq_ > 0 && epoch % histogram_freq_ == 0) {
+    std::size_t k = 0;
+    for (const LayerRecord& layer : model_->layers())
+      for (const ParameterRecord& p : layer.parameters) {
+        const std::vector<float>& w = weights.values.at(k++);
+        records += tfrecord(event_histogram(wall_time, step, weight_tag(layer, p), make_histogram(w.data(), w.size())));
+      }
+  }
+  if (write_images_)
+    for (const WeightImage& image : weight_images(*model_, weights))
+      records += tfrecord(event_image(wall_time, step, image, encode_png_gray(image.pixels.data(), image.width, image.height)));
+  return records;
+}
+
+void TensorBoardSink::on_epoch_end(int epoch, pipeline::Emitter&) {
   if (!history_.close_epoch()) return;
   const EpochRow& row = history_.rows().back();
   const double t = now_seconds();
@@ -189,14 +155,21 @@ void TensorBoardSink::on_epoch_end(int, pipeline::Emitter&) {
     const bool train = stream == history_.train_stream();
     // A single evaluated stream is "validation", as in Keras; several keep their names.
     const std::string run = train ? "train" : (history_.prefix(stream) == "val_" ? "validation" : stream);
-    if (!files_.count(run)) {  // a run's file starts with its version record, as TensorFlow's
-      files_[run] = logdir_ / run / file_name_;
-      ensure_writable_folder(files_[run]);
-      records[run] += tfrecord(event_file_version(t));
-    }
+    open_run(run, t, records);
     records[run] += tfrecord(event_scalar(t, step, "epoch_loss", static_cast<float>(stats.loss())));
     records[run] += tfrecord(event_scalar(t, step, "epoch_accuracy", static_cast<float>(stats.accuracy())));
     if (train) records[run] += tfrecord(event_scalar(t, step, "epoch_learning_rate", static_cast<float>(row.learning_rate)));
+  }
+  if (write_images_ || histogram_freq_ > 0) {
+    const auto weights = model_ ? model_->weights_after(epoch) : nullptr;
+    if (weights) {
+      open_run("train", t, records);
+      records["train"] += weight_records(*weights, epoch, step, t);
+    } else if (!warned_no_weights_) {
+      warned_no_weights_ = true;
+      std::cerr << "tensorboard: warning: write_images and histogram_freq need the model's weights, and the results "
+                   "reaching this sink carry none (is a `sequential` model stage upstream?)\n";
+    }
   }
   for (const auto& [run, data] : records) append(run, data);
 }
@@ -205,13 +178,18 @@ static pipeline::StageSpec tensorboard_spec() {
   using namespace pipeline;
   StageSpec spec;
   spec.type = "tensorboard";
-  spec.summary = "Sink: TensorBoard event files (logdir/train and logdir/validation: epoch_loss, epoch_accuracy, "
-                 "epoch_learning_rate), as Keras' TensorBoard callback writes them.";
+  spec.summary = "Sink: TensorBoard event files as Keras' TensorBoard callback writes them: logdir/train and "
+                 "logdir/validation with epoch_loss, epoch_accuracy, epoch_learning_rate; the model graph; weight "
+                 "images and histograms.";
   spec.kind = StageKind::Processor;
   spec.input = kBatchResultType;
   spec.params = {
       string_param("logdir", "", "log folder for `tensorboard --logdir` (default <output_dir>/logs)"),
       string_param("train_stream", "train", "the stream logged as the train run"),
+      bool_param("write_graph", true, "the model's graph for the Graphs tab (op graph and Keras' conceptual graph)"),
+      bool_param("write_images", false, "every weight as an image at each epoch's end (Images tab)"),
+      int_param("histogram_freq", 0, "histograms of every weight every N epochs (Histograms and Distributions "
+                                     "tabs; 0 = none)").min(0),
   };
   spec.create = [](const Params& p) { return std::make_unique<TensorBoardSink>(p); };
   return spec;

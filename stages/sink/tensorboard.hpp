@@ -1,5 +1,6 @@
 #pragma once
-// TensorBoard event files written without TensorFlow: TFRecord framing around hand-encoded Event protos.
+// TensorBoard event files written without TensorFlow, as Keras' TensorBoard callback writes them: scalars per
+// epoch, the model graph (write_graph), weight images (write_images) and weight histograms (histogram_freq).
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -8,15 +9,9 @@
 #include "pipeline/params.hpp"
 #include "pipeline/stage.hpp"
 #include "sink/epoch_history.hpp"
+#include "sink/tensorboard_events.hpp"
 
 namespace stages {
-
-std::uint32_t crc32c(const std::uint8_t* data, std::size_t size);
-// TFRecord: u64 length, u32 masked crc32c(length), data, u32 masked crc32c(data).
-std::string tfrecord(const std::string& data);
-// An Event {wall_time, step, file_version} or {wall_time, step, summary {value {tag, simple_value}}}.
-std::string event_file_version(double wall_time);
-std::string event_scalar(double wall_time, std::int64_t step, const std::string& tag, float value);
 
 // Like Keras' TensorBoard callback: logs/train and logs/validation runs with epoch_loss and epoch_accuracy,
 // so both curves appear on one chart.
@@ -34,8 +29,17 @@ class TensorBoardSink : public pipeline::Processor {
 
  private:
   void append(const std::string& run, const std::string& records);
+  // The run's file, started with its version record (in `records`) the first time.
+  void open_run(const std::string& run, double wall_time, std::map<std::string, std::string>& records);
+  void write_graph(const ModelRecord& model);
+  std::string weight_records(const WeightsSnapshot& weights, int epoch, std::int64_t step, double wall_time) const;
   void remove_earlier_event_files() const;
   std::string logdir_param_;
+  bool write_graph_, write_images_;
+  int histogram_freq_;
+  bool graph_written_ = false;
+  bool warned_no_weights_ = false;
+  std::shared_ptr<const ModelRecord> model_;  // from the results, when the model stage sends one
   std::filesystem::path logdir_;
   std::string file_name_;
   EpochHistory history_;

@@ -16,17 +16,15 @@
 #include "sink/svg_chart.hpp"
 #include "sink/tensorboard.hpp"
 #include "support/files.hpp"
+#include "support/null_emitter.hpp"
 #include "support/params.hpp"
 
 using namespace stages;
+using testing_support::NullEmitter;
 using testing_support::TempDir;
 
 namespace {
 
-class NullEmitter : public pipeline::Emitter {
- public:
-  void emit(pipeline::Payload) override {}
-};
 
 
 BatchResult result(const std::string& stream, int epoch, std::vector<int> labels, std::vector<int> predicted, double loss,

@@ -1,0 +1,68 @@
+#pragma once
+// What a sink may know of the model behind its results, as a Keras callback knows self.model: the layers, fixed
+// when the model is built, and the weights at the end of each epoch. The model stage publishes an epoch's weights
+// in its on_epoch_end, before that epoch's end travels on to the sinks, so a sink's on_epoch_end(e) finds them.
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "model/nn/sequential.hpp"
+
+namespace stages {
+
+struct ParameterRecord {
+  std::string name;  // "kernel", "bias"
+  nn::Shape shape;   // a conv kernel (kh, kw, in, out), a dense one (in, out): Keras' layouts
+};
+
+struct LayerRecord {
+  std::string name;  // unique in the model, Keras-style: conv2d, conv2d_1, ...
+  std::string type;  // the registered layer type
+  std::vector<std::pair<std::string, std::string>> options;  // every option with defaults filled in, as YAML text
+  nn::Shape input_shape, output_shape;
+  std::vector<ParameterRecord> parameters;
+  std::size_t parameter_count = 0;
+  std::string implementation;  // e.g. the convolution engine; empty when there is no choice
+};
+
+// A copy of every parameter at an epoch's end, in layer order, then parameter order.
+struct WeightsSnapshot {
+  int epoch = 0;  // the run's 0-based epoch at whose end they were taken
+  std::vector<std::vector<float>> values;
+};
+
+class ModelRecord {
+ public:
+  ModelRecord(nn::Shape input_shape, std::vector<LayerRecord> layers);
+  const nn::Shape& input_shape() const { return input_shape_; }
+  const std::vector<LayerRecord>& layers() const { return layers_; }
+  std::size_t parameter_count() const;
+  // Thread-safe. The latest kKeptEpochs snapshots stay: sinks lag the model by a few batches, never by epochs.
+  void publish(std::shared_ptr<const WeightsSnapshot> weights) const;
+  // The weights published for `epoch`, or null.
+  std::shared_ptr<const WeightsSnapshot> weights_after(int epoch) const;
+  static constexpr std::size_t kKeptEpochs = 3;
+
+ private:
+  nn::Shape input_shape_;
+  std::vector<LayerRecord> layers_;
+  mutable std::mutex mutex_;
+  mutable std::map<int, std::shared_ptr<const WeightsSnapshot>> weights_;
+};
+
+// A layer as the config wrote it: its type and every option, defaults filled in.
+struct LayerOptions {
+  std::string type;
+  std::vector<std::pair<std::string, std::string>> options;
+};
+// The record of a built network; `written` holds every config entry, the fused softmax included (recorded as a last
+// layer "softmax" without parameters). Allocates the weights (a record is made when a run prepares, not to validate).
+std::shared_ptr<ModelRecord> make_model_record(nn::Sequential& network, const std::vector<LayerOptions>& written);
+
+// Keras-style unique layer names: the first conv2d is "conv2d", the next "conv2d_1".
+std::vector<std::string> unique_layer_names(const std::vector<std::string>& types);
+
+}  // namespace stages
