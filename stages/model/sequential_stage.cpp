@@ -50,7 +50,10 @@ void SequentialModel::prepare(const pipeline::RunContext& context) {
     if (train_) trainer_->set_gradient_sync(parallel_->make_gradient_sync());
   }
   // Training continues a loaded checkpoint's epoch count; an evaluation is numbered by its own run.
-  if (!load_path_.empty()) epoch_offset_ = train_ ? static_cast<int>(load(load_path_).epochs_done) : 0;
+  if (!load_path_.empty()) {
+    const nn::TrainingPosition loaded = load(load_path_);  // loaded whether training or only evaluating
+    epoch_offset_ = train_ ? static_cast<int>(loaded.epochs_done) : 0;
+  }
   const std::size_t classes = trainer_->network().output_shape()[0];
   if (!context.class_names.empty() && context.class_names.size() != classes)
     throw std::runtime_error("class_names names " + std::to_string(context.class_names.size()) +

@@ -363,6 +363,25 @@ TEST(ModelStage, CheckpointOfAnotherArchitectureIsRejected) {
   }
 }
 
+// Regression: an evaluation-only model (train: false) once skipped loading its checkpoint and evaluated the random
+// initial weights.
+TEST(ModelStage, EvaluationOnlyModelUsesTheLoadedWeights) {
+  TempDir dir;
+  auto trained = pipeline::Pipeline::build(pipeline::parse_config(model_config("layers: [flatten, {dense: {units: 10}}]"), "a.yaml"));
+  auto& source = dynamic_cast<stages::SequentialModel&>(trained.stage("m"));
+  pipeline::RunContext context;
+  context.output_dir = dir.path();
+  source.prepare(context);
+  for (const auto& p : source.network().parameters()) std::fill(p.value->begin(), p.value->end(), 0.125f);
+  save_checkpoint(source.make_checkpoint(), dir.file("m.ckpt"));
+  auto evaluating = pipeline::Pipeline::build(pipeline::parse_config(
+      model_config("layers: [flatten, {dense: {units: 10}}], train: false, load: " + dir.file("m.ckpt")), "b.yaml"));
+  auto& model = dynamic_cast<stages::SequentialModel&>(evaluating.stage("m"));
+  model.prepare(context);
+  for (const auto& p : model.network().parameters())
+    EXPECT_TRUE(std::all_of(p.value->begin(), p.value->end(), [](float v) { return v == 0.125f; })) << p.name;
+}
+
 TEST(ModelStage, BatchNormRunningStatisticsTravelInCheckpoints) {
   const std::string layers = "input_shape: [2, 2, 1], layers: [{batch_norm: {momentum: 0.5}}, flatten, {dense: {units: 3}}]";
   auto first = pipeline::Pipeline::build(pipeline::parse_config(model_config(layers), "a.yaml"));
