@@ -21,18 +21,9 @@ import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "mpi"))
 from checkpoint_file import read_checkpoint  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, failures, summary  # noqa: E402
 
-failures = []
-passed = 0
-
-
-def check(condition, message):
-    global passed
-    if condition:
-        passed += 1
-    else:
-        failures.append(message)
-        print("FAIL:", message, flush=True)
 
 
 def crc32c(data):
@@ -325,11 +316,11 @@ def main():
     if os.environ.get("PIPELINE_KEEP_SCREENSHOT"):
         shutil.copy(os.path.join(out, "report.png"), os.environ["PIPELINE_KEEP_SCREENSHOT"])
 
-    print(f"{passed} passed, {len(failures)} failed")
+    status = summary()
     if not failures:
         for folder in (out, gen):
             shutil.rmtree(folder, ignore_errors=True)
-    return 1 if failures else 0
+    return status
 
 
 if __name__ == "__main__":

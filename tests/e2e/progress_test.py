@@ -8,14 +8,10 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, failures, summary  # noqa: E402
+
 pipeline, source, data, out = sys.argv[1:5]
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
 
 
 master, slave = pty.openpty()
@@ -53,5 +49,4 @@ if train and test:
     check(test_rate > train_rate, f"evaluation speed {test_rate} img/s against training's {train_rate}")
 closing = [f for f in first_epoch if re.match(r"^63/63 \[={30}\] - [\d.]+s \d+ms/step - loss: .* - val_accuracy: ", f)]
 check(len(closing) == 1, "Keras' closing line ends the epoch")
-print(f"{len(failures)} failed")
-sys.exit(1 if failures else 0)
+sys.exit(summary())

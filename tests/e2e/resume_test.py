@@ -13,22 +13,15 @@ import struct
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, failures, summary  # noqa: E402
 import time
 
 pipeline, source, data = sys.argv[1:4]
 seed = int(os.environ.get("PIPELINE_RESUME_SEED", "20261127"))
 # Kills to land in all; scripts/sanitize asks for fewer (a sanitized run is about 15 times slower).
 wanted_kills = int(os.environ.get("PIPELINE_RESUME_KILLS", "12"))
-failures, passed = [], 0
-
-
-def check(ok, what):
-    global passed
-    if ok:
-        passed += 1
-    else:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
 
 
 def command(out, *extra):
@@ -155,7 +148,7 @@ check(resumed.returncode == 0, f"SIGINT: resumed run failed: {resumed.stderr[-50
 check("and part of the next" in resumed.stderr, f"SIGINT: resumed mid-epoch: {resumed.stderr[-300:]}")
 compare(out, reference, "after SIGINT")
 
-print(f"{passed} passed, {len(failures)} failed")
+status = summary()
 if not failures:
     shutil.rmtree(root, ignore_errors=True)
-sys.exit(1 if failures else 0)
+sys.exit(status)

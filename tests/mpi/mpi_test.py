@@ -19,22 +19,15 @@ import numpy
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checkpoint_file import read_checkpoint  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, summary, verbose  # noqa: E402
 
 pipeline, source, data = sys.argv[1:4]
 suite = sys.argv[4] if len(sys.argv) > 4 else "quick"
 # scripts/sanitize: a sanitized run is about 15 times slower; skip the reruns that only check determinism.
 light = os.environ.get("PIPELINE_MPI_LIGHT") == "1"
 MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2"]
-failures, passed = [], 0
-
-
-def check(ok, what):
-    global passed
-    if ok:
-        passed += 1
-    else:
-        failures.append(what)
-    print(("ok:   " if ok else "FAIL: ") + what, flush=True)
+verbose()  # the suite's log lists every check
 
 
 def run(out, *settings, ranks=1, config="configs/lenet_mnist_quick.yaml", timeout=900, verb="run"):
@@ -253,5 +246,4 @@ with tempfile.TemporaryDirectory(prefix="pipeline-mpi-") as tmp:
         kill_a_rank_then_resume(tmp)
         files_per_rank(tmp)
 
-print(f"{passed} checks passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+sys.exit(summary())
