@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <cstdio>
@@ -36,6 +37,10 @@ const char* kUsage =
     "  stages [TYPE]         list every stage type with its parameters, defaults and docs, and where it\n"
     "                        comes from (built in, or a plugin)\n"
     "  graph CONFIG          print the wired pipeline as Graphviz DOT (pipe into `dot -Tsvg`)\n"
+    "  export CONFIG -o FILE [--checkpoint PATH] [--format F] [--stage NAME] [--set KEY=VALUE]...\n"
+    "                        write what a run of CONFIG trained in another format, e.g. the model as ONNX\n"
+    "                        (-o model.onnx; the format from the extension unless --format); the weights come from\n"
+    "                        --checkpoint, else from where the run saves them (<output_dir>/model.ckpt)\n"
     "  init [TEMPLATE] [-o FILE]\n"
     "                        write a commented starter config (default template: classifier; --list\n"
     "                        shows them) to FILE or to the standard output\n"
@@ -70,6 +75,7 @@ struct Args {
   bool profile = false;
   bool resume = false;
   std::vector<std::string> plugins;  // --plugin PATH
+  std::string output, checkpoint, format, stage;  // export
 };
 
 struct UsageError : std::runtime_error {
@@ -107,6 +113,14 @@ Args parse_args(int argc, char** argv) {
       }
     } else if (w == "--plugin") {
       args.plugins.push_back(value(w));
+    } else if (args.command == "export" && (w == "-o" || w == "--output")) {
+      args.output = value(w);
+    } else if (args.command == "export" && w == "--checkpoint") {
+      args.checkpoint = value(w);
+    } else if (args.command == "export" && w == "--format") {
+      args.format = value(w);
+    } else if (args.command == "export" && w == "--stage") {
+      args.stage = value(w);
     } else if (w == "--profile") {
       args.profile = true;
     } else if (w == "--resume") {
@@ -260,6 +274,46 @@ Pipeline build_on_every_rank(const Args& args) {
   return std::move(*pipeline);
 }
 
+// `pipeline export`: the stage offering the format writes it.
+int export_artifact(const Args& args) {
+  if (args.output.empty()) throw UsageError("export needs -o FILE (e.g. -o model.onnx)");
+  std::string format = args.format;
+  if (format.empty()) {
+    format = std::filesystem::path(args.output).extension().string();
+    if (format.empty()) throw UsageError("export: give --format, or an -o file name with an extension (model.onnx)");
+    format = format.substr(1);
+  }
+  Pipeline pipeline = Pipeline::build(load_config(args.config, args.overrides));
+  std::vector<const StageNode*> offering;
+  std::string formats;
+  for (const StageNode& node : pipeline.stages()) {
+    if (!args.stage.empty() && node.name != args.stage) continue;
+    for (const std::string& f : node.stage->export_formats()) {
+      formats += (formats.empty() ? "" : ", ") + f + " (stage '" + node.name + "')";
+      if (f == format) offering.push_back(&node);
+    }
+  }
+  const std::string where = args.stage.empty() ? args.config : "stage '" + args.stage + "' of " + args.config;
+  if (!args.stage.empty() && formats.empty() &&
+      std::none_of(pipeline.stages().begin(), pipeline.stages().end(), [&](const StageNode& n) { return n.name == args.stage; }))
+    throw UsageError("export: " + args.config + " has no stage '" + args.stage + "'");
+  if (offering.empty())
+    throw UsageError("export: nothing in " + where + " exports '" + format + "'" +
+                     (formats.empty() ? " (no stage there exports anything)" : "; it offers: " + formats));
+  if (offering.size() > 1) throw UsageError("export: several stages export '" + format + "'; choose one with --stage NAME");
+  const StageNode& node = *offering.front();
+  ExportRequest request{format, args.output, args.checkpoint, pipeline.context()};
+  try {
+    node.stage->export_to(request);
+  } catch (const StageError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw StageError(node.name, describe_exception(e));
+  }
+  std::cout << "wrote " << args.output << " (" << format << ", from stage '" << node.name << "')\n";
+  return kExitOk;
+}
+
 int run(const Args& args) {
   const bool in_job = world().size() > 1;
   Pipeline pipeline = build_on_every_rank(args);
@@ -328,10 +382,11 @@ int dispatch(int argc, char** argv) {
   for (const auto& name : args.plugins) plugins.push_back(PluginRef{name, SourceLocation{"--plugin " + name, 0, 0}});
   load_plugins(plugins);
   if (args.command == "stages") return list_stages(args.config);
-  if (args.command != "run" && args.command != "validate" && args.command != "graph")
+  if (args.command != "run" && args.command != "validate" && args.command != "graph" && args.command != "export")
     throw UsageError("unknown command '" + args.command + "'");
   if (args.config.empty()) throw UsageError(args.command + " needs a CONFIG file");
   if (args.command == "run") return run(args);
+  if (args.command == "export") return export_artifact(args);
   Pipeline pipeline = Pipeline::build(load_config(args.config, args.overrides));
   if (args.command == "graph") {
     std::cout << pipeline.to_dot();

@@ -449,23 +449,28 @@ static int default_threads() {
   return std::max(1, oneapi::tbb::info::default_concurrency() / ranks_on_this_machine());
 }
 
-Profile Pipeline::run(const RunOptions& options) {
-  const int threads = options.threads > 0   ? options.threads
-                      : config_.threads > 0 ? config_.threads
-                                            : default_threads();
-  std::vector<StageCounters> counters(stages_.size());
-  const auto started = Clock::now();
+RunContext Pipeline::context() const {
   RunContext context;
   context.pipeline_name = config_.name;
   context.config_file = config_.file;
   context.config_text = config_.resolved_text;
   context.seed = config_.seed;
   context.epochs = config_.epochs;
-  context.threads = threads;
   context.output_dir = config_.output_dir;
   context.class_names = config_.class_names;
   context.stop_requested = &g_stop_requested;
   context.comm = &world();
+  return context;
+}
+
+Profile Pipeline::run(const RunOptions& options) {
+  const int threads = options.threads > 0   ? options.threads
+                      : config_.threads > 0 ? config_.threads
+                                            : default_threads();
+  std::vector<StageCounters> counters(stages_.size());
+  const auto started = Clock::now();
+  RunContext context = this->context();
+  context.threads = threads;
   context.profile = [&] { return take_profile(stages_, counters, threads, started); };
 
   // Rank 0 owns the output folder; the other ranks write nothing.

@@ -7,6 +7,7 @@
 
 #include "common/random.hpp"
 #include "model/nn/gemm.hpp"
+#include "model/onnx_export.hpp"
 #include "model/nn/kernels/simd_kernels.hpp"
 #include "pipeline/files.hpp"
 #include "pipeline/version.hpp"
@@ -193,6 +194,20 @@ void SequentialModel::publish_weights(int epoch) const {
   for (const nn::Parameter& p : trainer_->network().parameters())
     snapshot->values.emplace_back(p.value->data(), p.value->data() + p.value->size());
   record_->publish(std::move(snapshot));
+}
+
+// The checkpoint: --checkpoint, else the one this config's run writes (or, evaluating, the one it loads).
+void SequentialModel::export_to(const pipeline::ExportRequest& request) {
+  std::string path = request.checkpoint;
+  if (path.empty()) path = !train_ ? load_path_ : !checkpoint_path_.empty() ? checkpoint_path_ : (request.context.output_dir / "model.ckpt").string();
+  trainer_->network().initialize(0);
+  const auto record = make_model_record(trainer_->network(), written_layers_);
+  check_onnx_exportable(*record);
+  if (!std::filesystem::exists(path))
+    throw std::runtime_error("no checkpoint at " + path + " to export: train first (pipeline run " +
+                             request.context.config_file + "), or name one with --checkpoint PATH");
+  load(path);
+  write_onnx_model(*record, trainer_->network(), request.output, pipeline::version());
 }
 
 void SequentialModel::finish(bool interrupted, pipeline::Emitter&) {

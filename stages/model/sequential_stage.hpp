@@ -30,6 +30,10 @@ class SequentialModel : public pipeline::Processor {
   std::optional<std::string> save_state(bool mid_epoch) override;
   void restore_state(const std::string& state) override;
 
+  // `pipeline export -o model.onnx`: the weights of a checkpoint as an ONNX model.
+  std::vector<std::string> export_formats() const override { return {"onnx"}; }
+  void export_to(const pipeline::ExportRequest& request) override;
+
   nn::Sequential& network() { return trainer_->network(); }
   nn::Trainer& trainer() { return *trainer_; }
   nn::Checkpoint make_checkpoint();

@@ -46,6 +46,8 @@ class Pipeline {
   std::vector<std::string> warnings() const;
   // Graphviz DOT of the wired graph.
   std::string to_dot() const;
+  // What a run of this config tells its stages (name, seed, output folder, class names), before it starts.
+  RunContext context() const;
   // Runs to completion; throws StageError for the first stage that failed.
   Profile run(const RunOptions& options = {});
   // Convenience for tests and embedding: the stage object of a named node.

@@ -39,6 +39,14 @@ struct RunContext {
   std::function<Profile()> profile;
 };
 
+// `pipeline export`: what to write, and the run context a run of the config would have (its output folder).
+struct ExportRequest {
+  std::string format;  // e.g. "onnx"
+  std::filesystem::path output;
+  std::string checkpoint;  // --checkpoint PATH; empty: the stage's own default (e.g. <output_dir>/model.ckpt)
+  RunContext context;
+};
+
 class Stage {
  public:
   virtual ~Stage() = default;
@@ -54,6 +62,10 @@ class Stage {
   virtual std::string summary() const { return {}; }
   // `pipeline run --resume`, after every processor restored its state: the run continues from `epoch`.
   virtual void continue_from(int /*epoch*/) {}
+  // A stage holding something a run produced (a model) may write it in formats other tools read, for
+  // `pipeline export`: the formats it offers, and the writing (errors as exceptions naming what is wrong).
+  virtual std::vector<std::string> export_formats() const { return {}; }
+  virtual void export_to(const ExportRequest& /*request*/) {}
 };
 
 // Produces the items of one stream (e.g. "train"), once per epoch. Called serially.
