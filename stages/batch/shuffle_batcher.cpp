@@ -73,6 +73,7 @@ void ShuffleBatcher::add_to_batch(StreamState& state, std::string_view stream, c
     state.sample_shape = {s[0], s[1], s[2], sample.target.size()};
     b.x = xt::xarray<float>::from_shape({share_size_, s[0], s[1], s[2]});
     b.y = xt::xarray<float>::from_shape({share_size_, sample.target.size()});
+    b.names = sample.names;
     b.labels.reserve(share_size_);
     b.indices.reserve(share_size_);
   }

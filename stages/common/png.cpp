@@ -35,6 +35,29 @@ std::string encode_png_gray(const std::uint8_t* pixels, std::uint32_t width, std
   return out;
 }
 
+DecodedImage decode_png(const std::string& bytes, int channels) {
+  png_image image{};
+  image.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size()))
+    throw std::runtime_error(std::string("not a readable PNG (libpng: ") + image.message + ")");
+  image.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+  DecodedImage out;
+  out.width = image.width;
+  out.height = image.height;
+  if (static_cast<std::uint64_t>(image.width) * image.height > (std::uint64_t{1} << 28)) {
+    png_image_free(&image);
+    throw std::runtime_error("a PNG of " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+                             " pixels is too large to be a training image");
+  }
+  out.pixels.resize(PNG_IMAGE_SIZE(image));
+  if (!png_image_finish_read(&image, nullptr, out.pixels.data(), 0, nullptr)) {
+    const std::string reason = image.message;
+    png_image_free(&image);
+    throw std::runtime_error("a damaged PNG (libpng: " + reason + ")");
+  }
+  return out;
+}
+
 std::string base64(const std::string& bytes) {
   static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;

@@ -11,6 +11,12 @@
 
 namespace stages {
 
+// The label of a sample that has none (images to predict): its target is all zeros, so it adds nothing to the loss,
+// and metrics leave it out.
+inline constexpr int kUnlabeled = -1;
+// Names of a source's samples by index (e.g. image files relative to their folder); null when a source has none.
+using SampleNames = std::vector<std::string>;
+
 // "image": one uint8 image (rows x cols x channels, row-major, channels last) and its label.
 struct ImageSample {
   std::int64_t index = 0;  // position in the source data set
@@ -20,6 +26,7 @@ struct ImageSample {
   std::uint32_t rows = 0, cols = 0, channels = 1;
   std::shared_ptr<const std::vector<std::uint8_t>> storage;  // shared with the data set, or owned
   std::size_t offset = 0;
+  std::shared_ptr<const SampleNames> names;  // the source's, shared
   const std::uint8_t* pixels() const { return storage->data() + offset; }
   std::size_t size() const { return static_cast<std::size_t>(rows) * cols * channels; }
 };
@@ -33,6 +40,7 @@ struct TensorSample {
   int label = 0;
   xt::xtensor<float, 3> x;
   xt::xtensor<float, 1> target;  // empty for "tensor"
+  std::shared_ptr<const SampleNames> names;
 };
 
 // "batch": samples stacked into contiguous blocks.
@@ -45,6 +53,7 @@ struct Batch {
   xt::xarray<float> y;              // (N, classes)
   std::vector<int> labels;          // N
   std::vector<std::int64_t> indices;  // N: positions in the source data set
+  std::shared_ptr<const SampleNames> names;  // the source's sample names (null: none)
   std::size_t size() const { return labels.size(); }
 };
 

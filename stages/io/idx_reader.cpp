@@ -139,32 +139,18 @@ void IdxReader::load(const pipeline::RunContext& context) {
 void IdxReader::prepare(const pipeline::RunContext& context) {
   seed_ = mix_seed(context.seed, hash_name(split_));
   load(context);
-  order_.resize(data_.count);
+  order_.reset(data_.count, seed_, shuffle_, first_, step_);
 }
 
 void IdxReader::start_epoch(int epoch) {
   epoch_ = epoch;
-  position_ = first_;
-  std::iota(order_.begin(), order_.end(), 0u);
-  if (shuffle_) {
-    std::mt19937_64 rng(mix_seed(seed_, static_cast<std::uint64_t>(epoch)));
-    // Fisher-Yates with our own bounded draw: std::shuffle's use of the engine differs between libraries.
-    for (std::size_t i = order_.size(); i > 1; --i) {
-      const std::uint64_t bound = i;
-      const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % bound;
-      std::uint64_t r;
-      do r = rng(); while (r >= limit);
-      std::swap(order_[i - 1], order_[static_cast<std::size_t>(r % bound)]);
-    }
-  }
+  order_.start_epoch(epoch);
 }
 
 std::optional<pipeline::Payload> IdxReader::next() {
-  if (position_ >= order_.size()) return std::nullopt;
-  // Sharing the samples, every rank draws the same order and rank r takes positions r, r + N, r + 2N...: with
-  // batches of batch_size / N per rank, the ranks' k-th batches hold exactly a one-process run's k-th batch.
-  const std::uint32_t i = order_[position_];
-  position_ += step_;
+  const std::optional<std::uint32_t> next = order_.next();
+  if (!next) return std::nullopt;
+  const std::uint32_t i = *next;
   ImageSample s;
   s.index = i;
   s.epoch = epoch_;

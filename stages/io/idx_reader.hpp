@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/samples.hpp"
+#include "io/sample_order.hpp"
 #include "pipeline/params.hpp"
 #include "pipeline/stage.hpp"
 
@@ -47,8 +48,7 @@ class IdxReader : public pipeline::Source {
   std::uint64_t seed_ = 0;
   int epoch_ = 0;
   LabeledImages data_;
-  std::vector<std::uint32_t> order_;
-  std::size_t position_ = 0;
+  SampleOrder order_;
   // mpirun -np N: this rank sends positions first, first + step... of the epoch's order (every N-th sample when
   // the ranks share the samples, all of its own when they share the files).
   std::size_t first_ = 0, step_ = 1;

@@ -27,7 +27,8 @@ struct BatchResult {
   xt::xtensor<float, 2> probabilities;  // (N, classes)
   std::shared_ptr<const Batch> inputs;  // the batch itself (e.g. to show misclassified images)
   std::chrono::steady_clock::time_point finished{};  // when the model had the result (epoch times)
-  std::shared_ptr<const ModelRecord> model;  // the layers, and the weights at each epoch's end
+  std::shared_ptr<const ModelRecord> model;
+  std::shared_ptr<const SampleNames> names;  // names of the samples by index (image files), when the source has them  // the layers, and the weights at each epoch's end
   std::size_t size() const { return labels.size(); }
 };
 

@@ -121,6 +121,7 @@ BatchResult SequentialModel::result_of(const Batch& b, std::string_view stream, 
   r.labels = b.labels;
   r.indices = b.indices;
   r.model = record_;
+  r.names = b.names;
   return r;
 }
 

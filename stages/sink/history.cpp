@@ -48,7 +48,7 @@ void HistorySink::consume(const pipeline::Payload& input, std::string_view, pipe
     predictions_ += r.stream + "," + std::to_string(r.indices[i]) + "," + std::to_string(r.labels[i]) + "," +
                     std::to_string(r.predicted[i]);
     if (!names.empty())
-      predictions_ += "," + csv_field(class_label(static_cast<std::size_t>(r.labels[i]), names)) + "," +
+      predictions_ += "," + (r.labels[i] == kUnlabeled ? std::string() : csv_field(class_label(static_cast<std::size_t>(r.labels[i]), names))) + "," +
                       csv_field(class_label(static_cast<std::size_t>(r.predicted[i]), names));
     for (std::size_t k = 0; k < r.probabilities.shape()[1]; ++k) predictions_ += "," + shortest_text(r.probabilities(i, k));
     predictions_ += "\n";

@@ -62,7 +62,7 @@ void HtmlReportSink::consume(const pipeline::Payload& input, std::string_view, p
   const Batch& batch = *r.inputs;
   const std::size_t h = batch.x.shape()[1], w = batch.x.shape()[2], c = batch.x.shape()[3];
   for (std::size_t i = 0; i < r.size(); ++i) {
-    if (r.predicted[i] == r.labels[i]) continue;
+    if (r.predicted[i] == r.labels[i] || r.labels[i] == kUnlabeled) continue;
     ++wrong_count_;
     if (wrong_.size() >= max_images_) continue;
     // Back to 0..255 whatever scaling the pipeline used: stretch each image's range (first channel).

@@ -52,7 +52,8 @@ void ConfusionMatrix::add(int truth, int predicted) {
 }
 
 void ConfusionMatrix::add(const BatchResult& r) {
-  for (std::size_t i = 0; i < r.size(); ++i) add(r.labels[i], r.predicted[i]);
+  for (std::size_t i = 0; i < r.size(); ++i)
+    if (r.labels[i] != kUnlabeled) add(r.labels[i], r.predicted[i]);
 }
 
 std::uint64_t ConfusionMatrix::total() const { return xt::sum(counts_)(); }

@@ -13,6 +13,10 @@ OneHotTransform::OneHotTransform(const pipeline::Params& p) : classes_(static_ca
 
 pipeline::Payload OneHotTransform::apply(const pipeline::Payload& input, std::string_view stream) const {
   TensorSample out = input.get<TensorSample>();
+  if (out.label == kUnlabeled) {  // nothing to learn from or score: a zero target
+    out.target = xt::zeros<float>({static_cast<std::size_t>(classes_)});
+    return pipeline::Payload::of(std::move(out));
+  }
   if (out.label < 0 || out.label >= classes_)
     throw std::runtime_error("sample " + std::to_string(out.index) + " of stream '" + std::string(stream) +
                              "' has label " + std::to_string(out.label) + ", outside 0.." +

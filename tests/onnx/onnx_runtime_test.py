@@ -77,6 +77,8 @@ def compare_in_runtime(module, source, out, model_path, predictions_csv, images,
 
 def main():
     pipeline, source, data, cache = sys.argv[1:5]
+    # scripts/sanitize (PIPELINE_TEST_LIGHT=1): 1,000 test images instead of 10,000 (a sanitized run is ~15x slower).
+    count = 1000 if os.environ.get("PIPELINE_TEST_LIGHT") == "1" else 10000
     out = tempfile.mkdtemp(prefix="pipeline-onnx-")
     common = ["--set", f"vars.data_dir={data}"]
     trained = run(pipeline, "run", "configs/lenet_mnist_quick.yaml", *common, "--set", f"output_dir={out}/train",
@@ -84,7 +86,7 @@ def main():
     check(trained.returncode == 0, f"training: {trained.stderr[-500:]}")
     checkpoint = os.path.join(out, "train", "model.ckpt")
     evaluated = run(pipeline, "run", "configs/lenet_mnist_eval.yaml", *common, "--set", f"vars.checkpoint={checkpoint}",
-                    "--set", f"output_dir={out}/eval", cwd=source)
+                    "--set", f"output_dir={out}/eval", "--set", f"test_data.limit={count}", cwd=source)
     check(evaluated.returncode == 0, f"evaluation: {evaluated.stderr[-500:]}")
     model_path = os.path.join(out, "lenet.onnx")
     exported = run(pipeline, "export", "configs/lenet_mnist_eval.yaml", *common, "--set", f"vars.checkpoint={checkpoint}",
@@ -101,7 +103,8 @@ def main():
 
     images = test_images(data)
     module = onnx_runtime(cache)
-    compare_in_runtime(module, source, out, model_path, os.path.join(out, "eval", "predictions.csv"), images, "LeNet")
+    compare_in_runtime(module, source, out, model_path, os.path.join(out, "eval", "predictions.csv"), images[:count],
+                       "LeNet")
 
     # Every exportable layer type, in a small network trained briefly (1,000 images) and evaluated on 1,000.
     every = ["--set", f"model.layers={EVERY_LAYER}", "--set", "train_data.limit=1000", "--set", "test_data.limit=1000"]
