@@ -1,5 +1,6 @@
 #include "io/npy_file.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -25,7 +26,8 @@ std::uint32_t little_endian(const std::string& bytes, std::size_t at, std::size_
 
 // The value of 'key' in the header's dictionary literal, as written.
 std::string dict_value(const std::string& header, const std::string& key, const std::string& name) {
-  static const std::regex entry("'(descr|fortran_order|shape)'\\s*:\\s*('[^']*'|True|False|\\([0-9,\\s]*\\))");
+  // Spaces only: what numpy writes, and all that xtensor's reader skips.
+  static const std::regex entry("'(descr|fortran_order|shape)' *: *('[^']*'|True|False|\\([0-9, ]*\\))");
   for (auto it = std::sregex_iterator(header.begin(), header.end(), entry); it != std::sregex_iterator(); ++it)
     if ((*it)[1] == key) return (*it)[2];
   throw NpyError(name + ": the .npy header has no valid '" + key + "' entry");
@@ -37,11 +39,11 @@ std::vector<std::size_t> parse_shape(const std::string& text, const std::string&
   std::stringstream in(text.substr(1, text.size() - 2));
   std::string part;
   while (std::getline(in, part, ',')) {
-    part.erase(0, part.find_first_not_of(" \t"));
-    part.erase(part.find_last_not_of(" \t") + 1);
+    part.erase(std::remove(part.begin(), part.end(), ' '), part.end());
     if (part.empty()) continue;
     if (part.size() > 15) throw NpyError(name + ": shape " + text + " is too large");
-    const std::size_t d = std::stoull(part);
+    std::size_t d = 0;
+    for (char c : part) d = d * 10 + static_cast<std::size_t>(c - '0');  // the regex let digits only through
     if (d != 0 && count > kMaxElements / d) throw NpyError(name + ": shape " + text + " is too large");
     count *= d;
     shape.push_back(d);
@@ -65,7 +67,7 @@ xt::xarray<T> load_checked(const std::string& bytes, const std::string& name) {
   std::istringstream in(bytes);
   try {
     return xt::load_npy<T>(in);
-  } catch (const std::runtime_error& e) {
+  } catch (const std::exception& e) {
     throw NpyError(name + ": " + e.what());
   }
 }

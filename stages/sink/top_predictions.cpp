@@ -1,6 +1,7 @@
 #include "sink/top_predictions.hpp"
 
 #include <algorithm>
+#include <iostream>
 #include <numeric>
 
 #include "common/number_text.hpp"
@@ -60,6 +61,7 @@ void TopPredictionsSink::finish(bool, pipeline::Emitter&) {
   csv += "\n";
   for (const auto& [key, line] : rows) csv += line;
   write_file_atomically(path_, csv);
+  std::cout << "top_predictions: " << rows.size() << " samples in " << path_.string() << "\n";
 }
 
 std::optional<std::string> TopPredictionsSink::save_state(bool mid_epoch) {

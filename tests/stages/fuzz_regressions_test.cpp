@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "io/idx_file.hpp"
+#include "io/npy_file.hpp"
 #include "model/nn/checkpoint.hpp"
 #include "pipeline/pipeline.hpp"
 
@@ -25,6 +26,22 @@ std::vector<std::pair<std::string, std::vector<std::uint8_t>>> inputs(const std:
 }
 
 }  // namespace
+
+TEST(FuzzRegressions, Npy) {
+  const auto all = inputs("npy");
+  EXPECT_GE(all.size(), 5u);
+  for (const auto& [name, bytes] : all) {
+    const std::string text(bytes.begin(), bytes.end());
+    try {
+      stages::parse_npy_images(text, name);
+    } catch (const stages::NpyError&) {
+    }
+    try {
+      stages::parse_npy_labels(text, name, 10);
+    } catch (const stages::NpyError&) {
+    }
+  }
+}
 
 TEST(FuzzRegressions, Idx) {
   const auto all = inputs("idx");
