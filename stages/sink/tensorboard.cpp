@@ -122,7 +122,10 @@ void TensorBoardSink::write_graph(const ModelRecord& model) {
 void TensorBoardSink::consume(const pipeline::Payload& input, std::string_view, pipeline::Emitter&) {
   const auto& result = input.get<BatchResult>();
   history_.add(result);
-  if (!model_) model_ = result.model;
+  if (!model_ && result.model) {
+    model_ = result.model;
+    if (write_images_ || histogram_freq_ > 0) model_->want_weights();
+  }
   if (model_ && write_graph_ && !graph_written_) write_graph(*model_);
 }
 

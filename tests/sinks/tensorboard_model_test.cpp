@@ -121,8 +121,11 @@ TEST(ModelRecord, LayersWithKerasNamesShapesAndOptionsAndTheLastEpochsWeights) {
   EXPECT_NE(std::find(options.begin(), options.end(), std::make_pair(std::string("stride"), std::string("1"))),
             options.end()) << "defaults filled in";
   EXPECT_EQ(unique_layer_names({"relu", "dense", "relu", "relu"}), (std::vector<std::string>{"relu", "dense", "relu_1", "relu_2"}));
+  EXPECT_FALSE(model->weights_wanted());
+  model->want_weights();
+  EXPECT_TRUE(model->weights_wanted());
   for (int e = 0; e < 5; ++e) model->publish(known_weights(*model, e));
-  EXPECT_EQ(model->weights_after(1), nullptr) << "only the last " << ModelRecord::kKeptEpochs << " are kept";
+  EXPECT_EQ(model->weights_after(2), nullptr) << "only the last " << ModelRecord::kKeptEpochs << " are kept";
   ASSERT_NE(model->weights_after(4), nullptr);
   EXPECT_EQ(model->weights_after(4)->epoch, 4);
 }
