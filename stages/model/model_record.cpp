@@ -11,16 +11,41 @@ std::size_t ModelRecord::parameter_count() const {
   return n;
 }
 
-void ModelRecord::publish(std::shared_ptr<const WeightsSnapshot> weights) const {
+void ModelRecord::want_weights() const {
   std::lock_guard lock(mutex_);
-  weights_[weights->epoch] = std::move(weights);
-  while (weights_.size() > kKeptEpochs) weights_.erase(weights_.begin());
+  ++readers_;
+  for (auto& [epoch, published] : weights_) ++published.readers_left;  // not taken by this reader yet
 }
 
-std::shared_ptr<const WeightsSnapshot> ModelRecord::weights_after(int epoch) const {
+bool ModelRecord::weights_wanted() const {
   std::lock_guard lock(mutex_);
-  const auto found = weights_.find(epoch);
-  return found == weights_.end() ? nullptr : found->second;
+  return readers_ > 0;
+}
+
+// With no reader yet, the first epoch's weights are kept anyway, in case a sink's first result reaches it only
+// after the model ended an epoch (an epoch of one batch); dropped at the next publication if still unclaimed.
+void ModelRecord::publish(std::shared_ptr<const WeightsSnapshot> weights) const {
+  std::lock_guard lock(mutex_);
+  const bool first = !published_any_;
+  published_any_ = true;
+  if (readers_ == 0) {
+    weights_.clear();
+    if (!first) return;
+  }
+  const int epoch = weights->epoch;
+  weights_[epoch] = Published{std::move(weights), readers_};
+}
+
+std::shared_ptr<const WeightsSnapshot> ModelRecord::take_weights(int epoch) const {
+  std::lock_guard lock(mutex_);
+  std::shared_ptr<const WeightsSnapshot> taken;
+  for (auto it = weights_.begin(); it != weights_.end() && it->first <= epoch;) {
+    if (it->first == epoch) taken = it->second.weights;
+    // This reader is done with this epoch and every earlier one.
+    if (--it->second.readers_left <= 0) it = weights_.erase(it);
+    else ++it;
+  }
+  return taken;
 }
 
 std::shared_ptr<ModelRecord> make_model_record(nn::Sequential& network, const std::vector<LayerOptions>& written) {

@@ -2,7 +2,6 @@
 // What a sink may know of the model behind its results, as a Keras callback knows self.model: the layers, fixed
 // when the model is built, and the weights at the end of each epoch. The model stage publishes an epoch's weights
 // in its on_epoch_end, before that epoch's end travels on to the sinks, so a sink's on_epoch_end(e) finds them.
-#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,22 +40,26 @@ class ModelRecord {
   const nn::Shape& input_shape() const { return input_shape_; }
   const std::vector<LayerRecord>& layers() const { return layers_; }
   std::size_t parameter_count() const;
-  // A sink that will ask for weights says so when it sees its first result (long before the first epoch ends);
-  // without one the model copies nothing (1.3 M parameters are 5 MB a copy).
-  void want_weights() const { wanted_ = true; }
-  bool weights_wanted() const { return wanted_; }
-  // Thread-safe. The latest kKeptEpochs snapshots stay: sinks lag the model by a few batches, never by an epoch.
+  // Each sink that will take weights says so once, when it sees its first result (long before the first epoch
+  // ends); without one the model copies nothing (LeNet's 1.3 M parameters are 5 MB a copy).
+  void want_weights() const;
+  bool weights_wanted() const;
+  // Thread-safe. A snapshot stays until every reader took it (or took a later epoch's): usually one exists.
   void publish(std::shared_ptr<const WeightsSnapshot> weights) const;
-  // The weights published for `epoch`, or null.
-  std::shared_ptr<const WeightsSnapshot> weights_after(int epoch) const;
-  static constexpr std::size_t kKeptEpochs = 2;
+  // The weights published for `epoch` (null if none were), for one reader; older ones are let go.
+  std::shared_ptr<const WeightsSnapshot> take_weights(int epoch) const;
 
  private:
   nn::Shape input_shape_;
   std::vector<LayerRecord> layers_;
-  mutable std::atomic<bool> wanted_{false};
+  struct Published {
+    std::shared_ptr<const WeightsSnapshot> weights;
+    int readers_left;
+  };
   mutable std::mutex mutex_;
-  mutable std::map<int, std::shared_ptr<const WeightsSnapshot>> weights_;
+  mutable int readers_ = 0;
+  mutable bool published_any_ = false;
+  mutable std::map<int, Published> weights_;
 };
 
 // A layer as the config wrote it: its type and every option, defaults filled in.

@@ -183,7 +183,7 @@ void SequentialModel::on_epoch_end(int epoch, pipeline::Emitter&) {
   batches_seen_.clear();
   trained_.clear();
   run_epochs_done_ = epoch + 1;
-  if (reports() && record_->weights_wanted()) publish_weights(epoch);
+  if (reports() && (record_->weights_wanted() || run_epochs_done_ == 1)) publish_weights(epoch);  // see publish()
   if (train_ && reports() && checkpoint_every_ > 0 && run_epochs_done_ % checkpoint_every_ == 0 &&
       run_epochs_done_ < epochs_)
     save();

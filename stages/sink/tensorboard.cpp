@@ -130,22 +130,20 @@ void TensorBoardSink::consume(const pipeline::Payload& input, std::string_view, 
 }
 
 // Keras' _log_weights: a histogram of every weight every histogram_freq epochs (epochs 1, 1 + N, ...); and with
-// write_images, every weight as an image at each epoch's end.
-std::string TensorBoardSink::weight_records(const WeightsSnapshot& weights, int epoch, std::int64_t step,
-                                            double wall_time) const {
-  std::string records;
+// write_images, every weight as an image at each epoch's end. Appended record by record: an image of the dense
+// kernel is a megabyte, and a few of them in one string would raise the run's peak memory for nothing.
+void TensorBoardSink::write_weights(const WeightsSnapshot& weights, int epoch, std::int64_t step, double wall_time) {
   if (histogram_freq_ > 0 && epoch % histogram_freq_ == 0) {
     std::size_t k = 0;
     for (const LayerRecord& layer : model_->layers())
       for (const ParameterRecord& p : layer.parameters) {
         const std::vector<float>& w = weights.values.at(k++);
-        records += tfrecord(event_histogram(wall_time, step, weight_tag(layer, p), make_histogram(w.data(), w.size())));
+        append("train", tfrecord(event_histogram(wall_time, step, weight_tag(layer, p), make_histogram(w.data(), w.size()))));
       }
   }
   if (write_images_)
     for (const WeightImage& image : weight_images(*model_, weights))
-      records += tfrecord(event_image(wall_time, step, image, encode_png_gray(image.pixels.data(), image.width, image.height)));
-  return records;
+      append("train", tfrecord(event_image(wall_time, step, image, encode_png_gray(image.pixels.data(), image.width, image.height))));
 }
 
 void TensorBoardSink::on_epoch_end(int epoch, pipeline::Emitter&) {
@@ -163,11 +161,11 @@ void TensorBoardSink::on_epoch_end(int epoch, pipeline::Emitter&) {
     records[run] += tfrecord(event_scalar(t, step, "epoch_accuracy", static_cast<float>(stats.accuracy())));
     if (train) records[run] += tfrecord(event_scalar(t, step, "epoch_learning_rate", static_cast<float>(row.learning_rate)));
   }
+  std::shared_ptr<const WeightsSnapshot> weights;
   if (write_images_ || histogram_freq_ > 0) {
-    const auto weights = model_ ? model_->weights_after(epoch) : nullptr;
+    weights = model_ ? model_->take_weights(epoch) : nullptr;
     if (weights) {
       open_run("train", t, records);
-      records["train"] += weight_records(*weights, epoch, step, t);
     } else if (!warned_no_weights_) {
       warned_no_weights_ = true;
       std::cerr << "tensorboard: warning: write_images and histogram_freq need the model's weights, and the results "
@@ -175,6 +173,7 @@ void TensorBoardSink::on_epoch_end(int epoch, pipeline::Emitter&) {
     }
   }
   for (const auto& [run, data] : records) append(run, data);
+  if (weights) write_weights(*weights, epoch, step, t);
 }
 
 static pipeline::StageSpec tensorboard_spec() {

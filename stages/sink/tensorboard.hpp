@@ -32,7 +32,7 @@ class TensorBoardSink : public pipeline::Processor {
   // The run's file, started with its version record (in `records`) the first time.
   void open_run(const std::string& run, double wall_time, std::map<std::string, std::string>& records);
   void write_graph(const ModelRecord& model);
-  std::string weight_records(const WeightsSnapshot& weights, int epoch, std::int64_t step, double wall_time) const;
+  void write_weights(const WeightsSnapshot& weights, int epoch, std::int64_t step, double wall_time);
   void remove_earlier_event_files() const;
   std::string logdir_param_;
   bool write_graph_, write_images_;

@@ -121,13 +121,24 @@ TEST(ModelRecord, LayersWithKerasNamesShapesAndOptionsAndTheLastEpochsWeights) {
   EXPECT_NE(std::find(options.begin(), options.end(), std::make_pair(std::string("stride"), std::string("1"))),
             options.end()) << "defaults filled in";
   EXPECT_EQ(unique_layer_names({"relu", "dense", "relu", "relu"}), (std::vector<std::string>{"relu", "dense", "relu_1", "relu_2"}));
+  const auto unread = small_model();
+  unread->publish(known_weights(*unread, 0));
+  unread->publish(known_weights(*unread, 1));
+  unread->want_weights();
+  EXPECT_EQ(unread->take_weights(0), nullptr) << "unclaimed at the next publication: dropped";
+  EXPECT_EQ(unread->take_weights(1), nullptr) << "nobody asked before epoch 1's: not kept";
   EXPECT_FALSE(model->weights_wanted());
+  model->publish(known_weights(*model, 0));  // the first epoch's are kept for a reader that comes late
   model->want_weights();
+  ASSERT_NE(model->take_weights(0), nullptr);
+  model->want_weights();  // two readers now
   EXPECT_TRUE(model->weights_wanted());
-  for (int e = 0; e < 5; ++e) model->publish(known_weights(*model, e));
-  EXPECT_EQ(model->weights_after(2), nullptr) << "only the last " << ModelRecord::kKeptEpochs << " are kept";
-  ASSERT_NE(model->weights_after(4), nullptr);
-  EXPECT_EQ(model->weights_after(4)->epoch, 4);
+  for (int e = 1; e < 4; ++e) model->publish(known_weights(*model, e));
+  ASSERT_NE(model->take_weights(2), nullptr);  // reader 1 takes epoch 2 (and lets epoch 1 go)
+  ASSERT_NE(model->take_weights(1), nullptr) << "reader 2 has not taken epoch 1 yet";
+  EXPECT_EQ(model->take_weights(2)->epoch, 2);
+  EXPECT_EQ(model->take_weights(2), nullptr) << "both readers took epoch 2: gone";
+  EXPECT_EQ(model->take_weights(3)->epoch, 3);
 }
 
 TEST(Histogram, TensorFlowsBucketEdgesAndEveryValueCountedOnce) {
