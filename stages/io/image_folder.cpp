@@ -1,12 +1,11 @@
 #include "io/image_folder.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "common/png.hpp"
 #include "common/random.hpp"
+#include "pipeline/files.hpp"
 #include "pipeline/registry.hpp"
 
 namespace stages {
@@ -29,15 +28,6 @@ std::vector<fs::path> files_in(const fs::path& folder) {
     if (entry.is_regular_file() && !hidden(entry.path())) files.push_back(entry.path());
   std::sort(files.begin(), files.end());
   return files;
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open");
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) throw std::runtime_error("cannot read");
-  return out.str();
 }
 
 }  // namespace
@@ -112,7 +102,12 @@ std::string ImageFolder::summary() const {
 bool ImageFolder::decode_into(const ImageFile& file, std::vector<std::uint8_t>& pixels) {
   DecodedImage image;
   try {
-    image = decode_png(read_bytes(file.path), channels_);
+    // As every data file is read (no FIFO or device); 256 MiB is far beyond any image to train on.
+    image = decode_png(pipeline::read_regular_file(file.path, "image", std::uint64_t{256} << 20), channels_);
+  } catch (const pipeline::FileError& e) {
+    if (!skip_bad_) throw;
+    std::cerr << "warning: image_folder: skipped " << e.what() << "\n";
+    return false;
   } catch (const std::runtime_error& e) {
     if (!skip_bad_) throw std::runtime_error(file.path.string() + ": " + e.what() + " (on_error: skip skips such files)");
     std::cerr << "warning: image_folder: skipped " << file.path.string() << ": " << e.what() << "\n";

@@ -2,12 +2,13 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <regex>
 #include <sstream>
 
 #include <xtensor/xnpy.hpp>
+
+#include "pipeline/files.hpp"
 
 namespace stages {
 namespace {
@@ -17,6 +18,7 @@ constexpr std::size_t kMagicSize = 6;
 // More elements than this in one file is a damaged header, not data (2^40 float32 are 4 TiB).
 constexpr std::size_t kMaxElements = std::size_t{1} << 40;
 constexpr std::size_t kMaxHeader = 65536;  // numpy writes a few hundred bytes
+constexpr std::uint64_t kMaxFileBytes = std::uint64_t{64} << 30;  // larger is not a data set this reader holds in memory
 
 std::uint32_t little_endian(const std::string& bytes, std::size_t at, std::size_t width) {
   std::uint32_t v = 0;
@@ -175,13 +177,8 @@ std::vector<int> parse_npy_labels(const std::string& file_bytes, const std::stri
   return labels;
 }
 
-std::string read_file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw NpyError(path + ": cannot open (" + std::strerror(errno) + ")");
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) throw NpyError(path + ": cannot read (" + std::strerror(errno) + ")");
-  return out.str();
+std::string read_npy_file(const std::string& path) {
+  return pipeline::read_regular_file(path, ".npy file", kMaxFileBytes);
 }
 
 }  // namespace stages

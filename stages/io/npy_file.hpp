@@ -41,6 +41,7 @@ NpyImages parse_npy_images(const std::string& file_bytes, const std::string& nam
 // Labels (N,) of any integer dtype, each in 0..classes-1.
 std::vector<int> parse_npy_labels(const std::string& file_bytes, const std::string& name, int classes);
 
-std::string read_file_bytes(const std::string& path);  // NpyError naming the file when it cannot be read
+// The file's bytes, read as every data file is (pipeline::read_regular_file: no FIFO or device, a size limit).
+std::string read_npy_file(const std::string& path);
 
 }  // namespace stages

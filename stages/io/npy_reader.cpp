@@ -20,10 +20,10 @@ NpyReader::NpyReader(const pipeline::Params& p)
 }
 
 void NpyReader::prepare(const pipeline::RunContext& context) {
-  images_ = parse_npy_images(read_file_bytes(images_path_), images_path_);
+  images_ = parse_npy_images(read_npy_file(images_path_), images_path_);
   count_ = images_.shape[0];
   if (!labels_path_.empty()) {
-    labels_ = parse_npy_labels(read_file_bytes(labels_path_), labels_path_, classes_);
+    labels_ = parse_npy_labels(read_npy_file(labels_path_), labels_path_, classes_);
     if (labels_.size() != count_)
       throw NpyError(images_path_ + " holds " + std::to_string(count_) + " images but " + labels_path_ + " holds " +
                      std::to_string(labels_.size()) + " labels");

@@ -2,6 +2,16 @@
 
 namespace stages {
 
+std::string LayerRecord::option(const std::string& name, const std::string& otherwise) const {
+  for (const auto& [key, text] : options)
+    if (key == name) return text;
+  return otherwise;
+}
+
+long long LayerRecord::int_option(const std::string& name, long long otherwise) const {
+  return std::stoll(option(name, std::to_string(otherwise)));
+}
+
 ModelRecord::ModelRecord(nn::Shape input_shape, std::vector<LayerRecord> layers)
     : input_shape_(std::move(input_shape)), layers_(std::move(layers)) {}
 

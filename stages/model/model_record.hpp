@@ -26,6 +26,9 @@ struct LayerRecord {
   std::vector<ParameterRecord> parameters;
   std::size_t parameter_count = 0;
   std::string implementation;  // e.g. the convolution engine; empty when there is no choice
+  // An option's YAML text, or `otherwise` when the layer has no such option.
+  std::string option(const std::string& name, const std::string& otherwise = "") const;
+  long long int_option(const std::string& name, long long otherwise) const;
 };
 
 // A copy of every parameter at an epoch's end, in layer order, then parameter order.

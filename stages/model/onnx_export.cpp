@@ -78,21 +78,9 @@ std::vector<float> conv_kernel_oihw(const nn::Tensor& k) {
   return w;
 }
 
-std::int64_t option_int(const LayerRecord& layer, const std::string& name, std::int64_t otherwise) {
-  for (const auto& [key, text] : layer.options)
-    if (key == name) return std::stoll(text);
-  return otherwise;
-}
-
-std::string option_text(const LayerRecord& layer, const std::string& name, const std::string& otherwise) {
-  for (const auto& [key, text] : layer.options)
-    if (key == name) return text;
-  return otherwise;
-}
-
 // TensorFlow's 'same': the output is ceil(in / stride); the padding's odd pixel goes to the end.
 Ints conv_pads(const LayerRecord& layer, std::int64_t kernel, std::int64_t stride) {
-  if (option_text(layer, "padding", "valid") != "same") return {0, 0, 0, 0};
+  if (layer.option("padding", "valid") != "same") return {0, 0, 0, 0};
   auto total = [&](std::int64_t in) {
     const std::int64_t out = (in + stride - 1) / stride;
     return std::max<std::int64_t>(0, (out - 1) * stride + kernel - in);
@@ -112,7 +100,7 @@ std::string lower_layer(OnnxGraph& g, const LayerRecord& layer, nn::Layer* impl,
   const std::string out = layer.name;
   std::vector<nn::Parameter> params = impl ? impl->parameters() : std::vector<nn::Parameter>{};
   if (t == "conv2d") {
-    const std::int64_t k = option_int(layer, "kernel", 1), s = option_int(layer, "stride", 1);
+    const std::int64_t k = layer.int_option("kernel", 1), s = layer.int_option("stride", 1);
     const auto& kernel = *params.at(0).value;
     const std::string w = g.initializer(out + ".kernel", {static_cast<std::int64_t>(kernel.shape()[3]),
                                                           static_cast<std::int64_t>(kernel.shape()[2]), k, k},
@@ -126,7 +114,7 @@ std::string lower_layer(OnnxGraph& g, const LayerRecord& layer, nn::Layer* impl,
     return out;
   }
   if (t == "max_pool2d" || t == "avg_pool2d") {
-    const std::int64_t p = option_int(layer, "pool", 2), stride = option_int(layer, "stride", 0);
+    const std::int64_t p = layer.int_option("pool", 2), stride = layer.int_option("stride", 0);
     auto& n = g.node(t == "max_pool2d" ? "MaxPool" : "AveragePool", {x}, out);
     OnnxGraph::ints(n, "kernel_shape", {p, p});
     OnnxGraph::ints(n, "strides", {stride ? stride : p, stride ? stride : p});
@@ -159,9 +147,7 @@ std::string lower_layer(OnnxGraph& g, const LayerRecord& layer, nn::Layer* impl,
     std::vector<std::string> inputs{x};
     for (const auto& p : params) inputs.push_back(g.initializer(out + "." + p.name, {c}, values_of(*p.value)));
     for (const auto& [name, tensor] : state) inputs.push_back(g.initializer(out + "." + name, {c}, values_of(*tensor)));
-    double epsilon = 1e-3;
-    for (const auto& [key, text] : layer.options)
-      if (key == "epsilon") epsilon = std::stod(text);
+    const double epsilon = std::stod(layer.option("epsilon", "1e-3"));
     OnnxGraph::real(g.node("BatchNormalization", inputs, out), "epsilon", static_cast<float>(epsilon));
     return out;
   }

@@ -30,9 +30,8 @@ Json option_value(const std::string& text) {
 }
 
 Json option(const LayerRecord& layer, const std::string& name, Json otherwise = nullptr) {
-  for (const auto& [key, text] : layer.options)
-    if (key == name) return option_value(text);
-  return otherwise;
+  const std::string text = layer.option(name);
+  return text.empty() ? otherwise : option_value(text);
 }
 
 Json pair_of(const Json& v) { return Json::array({v, v}); }

@@ -27,16 +27,6 @@ void ints(NodeDef& node, const std::string& name, std::initializer_list<long lon
   for (long long v : values) (*node.mutable_attr())[name].mutable_list()->add_i(v);
 }
 
-std::string option(const LayerRecord& layer, const std::string& name, const std::string& otherwise) {
-  for (const auto& [key, text] : layer.options)
-    if (key == name) return text;
-  return otherwise;
-}
-
-long long int_option(const LayerRecord& layer, const std::string& name, long long otherwise) {
-  return std::stoll(option(layer, name, std::to_string(otherwise)));
-}
-
 class GraphBuilder {
  public:
   NodeDef& add(const std::string& name, const std::string& op, std::vector<std::string> inputs,
@@ -71,10 +61,10 @@ std::string GraphBuilder::weighted(const LayerRecord& layer, const std::string& 
   const auto out = batch_of(layer.output_shape);
   NodeDef& main = add(n + "/" + op, op, {input, variables.at(0)}, out);
   if (op == "Conv2D") {
-    const long long s = int_option(layer, "stride", 1);
+    const long long s = layer.int_option("stride", 1);
     ints(main, "strides", {1, s, s, 1});
     ints(main, "dilations", {1, 1, 1, 1});
-    (*main.mutable_attr())["padding"].set_s(option(layer, "padding", "valid") == "same" ? "SAME" : "VALID");
+    (*main.mutable_attr())["padding"].set_s(layer.option("padding", "valid") == "same" ? "SAME" : "VALID");
     (*main.mutable_attr())["data_format"].set_s("NHWC");
   } else {
     (*main.mutable_attr())["transpose_a"].set_b(false);
@@ -95,7 +85,7 @@ std::string GraphBuilder::layer(const LayerRecord& layer, const std::string& inp
   if (t == "relu") return add(n + "/Relu", "Relu", {input}, out).name();
   if (t == "softmax") return add(n + "/Softmax", "Softmax", {input}, out).name();
   if (t == "max_pool2d" || t == "avg_pool2d") {
-    const long long p = int_option(layer, "pool", 2), stride = int_option(layer, "stride", 0), s = stride ? stride : p;
+    const long long p = layer.int_option("pool", 2), stride = layer.int_option("stride", 0), s = stride ? stride : p;
     NodeDef& node = add(n + (t == "max_pool2d" ? "/MaxPool" : "/AvgPool"), t == "max_pool2d" ? "MaxPool" : "AvgPool",
                         {input}, out);
     ints(node, "ksize", {1, p, p, 1});

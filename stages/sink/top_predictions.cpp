@@ -67,13 +67,14 @@ void TopPredictionsSink::finish(bool, pipeline::Emitter&) {
 std::optional<std::string> TopPredictionsSink::save_state(bool mid_epoch) {
   if (mid_epoch) return std::nullopt;  // the model replays the interrupted epoch's results
   pipeline::StateWriter w;
-  w.u64(last_rows_.size());
+  w.u64(columns_).u64(last_rows_.size());
   for (const auto& [key, line] : last_rows_) w.str(key.first).i64(key.second).str(line);
   return w.take();
 }
 
 void TopPredictionsSink::restore_state(const std::string& state) {
   pipeline::StateReader r(state);
+  const std::uint64_t columns = r.u64();
   last_rows_.clear();
   for (std::size_t n = r.count(24); n > 0; --n) {
     std::string stream = r.str();
@@ -81,6 +82,7 @@ void TopPredictionsSink::restore_state(const std::string& state) {
     last_rows_[{std::move(stream), index}] = r.str();
   }
   r.expect_end();
+  columns_ = static_cast<std::size_t>(columns);
 }
 
 static pipeline::StageSpec top_predictions_spec() {

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "pipeline/state_codec.hpp"
 #include "sink/top_predictions.hpp"
 #include "support/files.hpp"
 #include "support/null_emitter.hpp"
@@ -55,6 +56,34 @@ TEST(TopPredictions, MostProbableFirstNamedByFileSortedByIndex) {
   EXPECT_EQ(csv, "file,class_1,probability_1,class_2,probability_2\n"
                  "a.png,0,0.5,1,0.25\n"  // a tie (0.25, 0.25): the lower class first
                  "\"b,c.png\",1,0.7,2,0.2\n");
+}
+
+// --resume: the last epoch's rows come back from the run state; the file is written as an uninterrupted run's.
+TEST(TopPredictions, RestoredStateWritesTheSameFile) {
+  TempDir dir;
+  pipeline::RunContext context;
+  context.output_dir = dir.path();
+  NullEmitter out;
+  TopPredictionsSink first(params_for("top_predictions", "{top: 5}"));
+  first.prepare(context);
+  first.consume(pipeline::Payload::of(probabilities({{0.1f, 0.2f, 0.3f, 0.4f}}, {0}, nullptr)), "predict", out);
+  first.on_epoch_end(0, out);
+  const std::string state = *first.save_state(false);
+  EXPECT_FALSE(first.save_state(true).has_value());
+  first.finish(false, out);
+  std::ifstream a(dir.path() / "top_predictions.csv");
+  const std::string expected((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(dir.path() / "top_predictions.csv");
+  TopPredictionsSink resumed(params_for("top_predictions", "{top: 5}"));
+  resumed.prepare(context);
+  resumed.restore_state(state);
+  resumed.finish(false, out);
+  std::ifstream b(dir.path() / "top_predictions.csv");
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(b)), std::istreambuf_iterator<char>()), expected);
+  EXPECT_EQ(expected.rfind("file,class_1,probability_1,class_2,probability_2,class_3,probability_3,class_4,probability_4\n", 0), 0u)
+      << "top 5 of 4 classes: 4 columns, after the restore too";
+  EXPECT_NE(expected.find("predict#0,3,0.4,2,0.3,1,0.2,0,0.1"), std::string::npos) << expected;
+  EXPECT_THROW(resumed.restore_state(state.substr(0, state.size() - 2)), pipeline::StateError);
 }
 
 TEST(TopPredictions, WithoutNamesTheStreamAndIndexAndWithClassNames) {

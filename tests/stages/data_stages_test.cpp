@@ -132,6 +132,12 @@ TEST(OneHot, EncodesAndRejectsOutOfRangeLabelsNamingTheSample) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("sample 41 of stream 'test' has label 4, outside 0..3"), std::string::npos);
   }
+  s.label = stages::kUnlabeled;  // an image to predict: a zero target, no loss
+  const auto unlabeled = hot.apply(pipeline::Payload::of(s), "predict").get<TensorSample>();
+  ASSERT_EQ(unlabeled.target.size(), 4u);
+  EXPECT_EQ(xt::sum(unlabeled.target)(), 0.0f);
+  s.label = -2;
+  EXPECT_THROW(hot.apply(pipeline::Payload::of(s), "test"), std::runtime_error);
 }
 
 TEST(ShuffleBatcher, EveryEpochIsAPermutationInFullBatchesAndAPartialLastOne) {

@@ -5,7 +5,11 @@
 
 #include <xtensor/xnpy.hpp>
 
+#include <sys/stat.h>
+
 #include "io/npy_file.hpp"
+#include "pipeline/files.hpp"
+#include "support/files.hpp"
 
 using namespace stages;
 
@@ -82,4 +86,16 @@ TEST(NpyFile, DamagedAndUnsupportedFilesNameTheProblem) {
   }
   const xt::xarray<float> float_labels = {1.0f};
   EXPECT_THROW(parse_npy_labels(xt::dump_npy(float_labels), "l.npy", 10), NpyError);
+}
+
+TEST(NpyFile, ReadLikeEveryDataFileNeverAFifo) {
+  testing_support::TempDir dir;
+  ASSERT_EQ(::mkfifo(dir.file("fifo.npy").c_str(), 0600), 0);
+  try {
+    read_npy_file(dir.file("fifo.npy"));  // would wait forever for a writer if opened
+    FAIL() << "read a FIFO";
+  } catch (const pipeline::FileError& e) {
+    EXPECT_NE(std::string(e.what()).find("fifo.npy: it is a FIFO"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(read_npy_file(dir.file("missing.npy")), pipeline::FileError);
 }
