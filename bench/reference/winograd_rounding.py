@@ -3,7 +3,8 @@
 
 Builds the transforms for each point set exactly (sympy), runs the kernel-gradient computation of LeNet's conv2
 (20 -> 50 channels, 16 slices of 392 tiles) once in float32 and once in float64, and prints the largest error
-relative to the largest entry. The project uses 0, 1, -1, 2, -2 (and infinity); see bench/README.md, section 2.
+relative to the largest entry. The project used 0, 1, -1, 2, -2 (and infinity) and now uses 0, 1, -1, 1/2, -2;
+see bench/README.md, section 2.
 
   /usr/bin/python3 bench/reference/winograd_rounding.py
 """

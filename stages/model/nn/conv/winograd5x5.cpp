@@ -9,13 +9,14 @@ namespace {
 
 constexpr std::size_t kTile = 6, kPositions = 36, kKernel = 5;
 
-// G for the points 0, 1, -1, 2, -2, ∞ (the Bᵀ and Aᵀ that go with it are in winograd5x5_kernels.inc).
-constexpr float kG[kTile][kKernel] = {{1.f / 4, 0, 0, 0, 0},
+// G for the points 0, 1, -1, 1/2, -2, ∞, each row divided by the factor that made Bᵀ's row integers (in
+// winograd_passes.hpp, with the Aᵀ that goes with it).
+constexpr float kG[kTile][kKernel] = {{1.f / 2, 0, 0, 0, 0},
                                       {1.f / 6, 1.f / 6, 1.f / 6, 1.f / 6, 1.f / 6},
                                       {1.f / 6, -1.f / 6, 1.f / 6, -1.f / 6, 1.f / 6},
-                                      {1.f / 24, 1.f / 12, 1.f / 6, 1.f / 3, 2.f / 3},
-                                      {1.f / 24, -1.f / 12, 1.f / 6, -1.f / 3, 2.f / 3},
-                                      {0, 0, 0, 0, 1}};
+                                      {16.f / 15, 8.f / 15, 4.f / 15, 2.f / 15, 1.f / 15},
+                                      {1.f / 30, -2.f / 30, 4.f / 30, -8.f / 30, 16.f / 30},
+                                      {0, 0, 0, 0, 1.f / 2}};
 
 // dst(a, b) += Σ_i,j L(a, i) · src(i, j) · L(b, j) over rows of n floats, L being out × in: the separable 2-D
 // transform between a 5x5 kernel and its 6x6 Winograd form (either way), for one input channel.
