@@ -15,9 +15,10 @@ namespace pipeline {
 namespace {
 
 constexpr long long kMaxBuffer = 1 << 20;
+constexpr long long kMaxChunk = 4096;
 
 const std::set<std::string> kTopLevelScalars = {"name", "description", "seed", "epochs", "threads", "buffer",
-                                                 "output_dir", "save_every", "class_names", "plugins"};
+                                                 "chunk", "output_dir", "save_every", "class_names", "plugins"};
 
 SourceLocation at(const std::string& file, const YAML::Node& node) {
   if (!node.IsDefined() || node.Mark().is_null()) return SourceLocation{file, 0, 0};
@@ -72,7 +73,7 @@ std::vector<OverrideSite> apply_overrides(YAML::Node& root, const std::vector<st
       if (!kTopLevelScalars.count(path[0]))
         throw ConfigError(where, "",
                           "'" + path[0] + "' is not a top-level setting (name, seed, epochs, threads, buffer, "
-                          "output_dir, save_every, class_names, plugins); use STAGE.PARAM=VALUE or vars.NAME=VALUE");
+                          "chunk, output_dir, save_every, class_names, plugins); use STAGE.PARAM=VALUE or vars.NAME=VALUE");
       root[path[0]] = value;
       sites.push_back(OverrideSite{"", path[0], where});  // a top-level setting
       continue;
@@ -328,6 +329,12 @@ PipelineConfig parse_config(const std::string& text, const std::string& file,
       throw ConfigError(at(file, root["buffer"]), "",
                         "'buffer' of " + std::to_string(config.buffer) + " items in flight could hold more than memory; "
                         "at most " + std::to_string(kMaxBuffer) + " (the default 1024 keeps both cores busy)");
+  }
+  if (root["chunk"].IsDefined()) {
+    config.chunk = scalar<long long>(root["chunk"], file, "chunk", "a positive integer");
+    if (config.chunk < 1 || config.chunk > kMaxChunk)
+      throw ConfigError(at(file, root["chunk"]), "",
+                        "'chunk' must be between 1 and " + std::to_string(kMaxChunk) + " items (default 64)");
   }
   if (root["class_names"].IsDefined()) config.class_names = parse_class_names(root["class_names"], file);
   config.class_names_where = at(file, root["class_names"]);

@@ -1,11 +1,11 @@
 // Pipeline::run: the validated pipeline as a oneTBB flow graph.
 //
-//   input_node (all sources, epoch by epoch) → limiter_node → router → per-source broadcast
-//     → transforms: function_node (unlimited concurrency when the stage is parallel)
+//   input_node (all sources, epoch by epoch, in chunks of items) → limiter_node → router → per-source broadcast
+//     → transforms: function_node (unlimited concurrency when the stage is parallel), item by item over a chunk
 //     → processors: sequencer_node (restores the deterministic order) → serial multifunction_node
 //
-// Every item leaving the sources holds a retire token; the limiter admits a new item only when a token is
-// released (the item, or whatever a processor built from it, has been fully consumed), so memory stays
+// Every chunk leaving the sources holds a retire token; the limiter admits a new chunk only when a token is
+// released (the chunk, or whatever a processor built from it, has been fully consumed), so memory stays
 // bounded however fast the sources are.
 #include <signal.h>
 
@@ -57,12 +57,15 @@ SourceTable collect_sources(const std::vector<StageNode>& stages) {
   return table;
 }
 
-// Items in flight: the configured buffer, one end marker per source, and what processors may hold back.
-std::size_t in_flight_limit(const std::vector<StageNode>& stages, const PipelineConfig& config, std::size_t sources) {
-  std::size_t limit = static_cast<std::size_t>(config.buffer) + sources;
+// Messages in flight: the configured buffer of items in chunks, one end marker per source, and what processors may
+// hold back (their inputs may straddle one more chunk than they fill).
+std::size_t in_flight_limit(const std::vector<StageNode>& stages, const PipelineConfig& config, std::size_t sources,
+                            std::size_t chunk) {
+  const auto chunks = [chunk](std::size_t items) { return (items + chunk - 1) / chunk; };
+  std::size_t limit = chunks(static_cast<std::size_t>(config.buffer)) + sources;
   for (const auto& node : stages)
     if (node.spec->kind == StageKind::Processor)
-      limit += static_cast<Processor*>(node.stage.get())->max_buffered_inputs();
+      limit += chunks(static_cast<Processor*>(node.stage.get())->max_buffered_inputs()) + 1;
   return limit;
 }
 
@@ -186,9 +189,10 @@ void restore_run(std::vector<StageNode>& stages, const PipelineConfig& config, R
 class Driver {
  public:
   Driver(const std::vector<StageNode>& stages, SourceTable& table, std::vector<StageCounters>& counters,
-         ErrorState& errors, std::shared_ptr<Gate> gate, flow::graph& graph, int first_epoch, int epochs)
+         ErrorState& errors, std::shared_ptr<Gate> gate, flow::graph& graph, int first_epoch, int epochs,
+         std::size_t chunk)
       : stages_(stages), table_(table), counters_(counters), errors_(errors), gate_(std::move(gate)), graph_(graph),
-        epoch_(first_epoch), epochs_(epochs) {}
+        epoch_(first_epoch), epochs_(epochs), chunk_(chunk) {}
 
   Message operator()(oneapi::tbb::flow_control& control) {
     std::size_t k = source_;
@@ -224,21 +228,33 @@ class Driver {
     return m;
   }
 
-  // The next item of source k, or its end-of-epoch marker (then the next source, or the next epoch, follows).
+  // The next chunk of source k's items, or its end-of-epoch marker (then the next source, or the next epoch, follows).
   Message next_item(std::size_t k) {
     BusyTimer timer(counters_[table_.nodes[k]]);
     if (!epoch_started_) {
       table_.sources[k]->start_epoch(epoch_);
       epoch_started_ = true;
+      source_ended_ = false;
     }
     Message m;
-    std::optional<Payload> item = table_.sources[k]->next();
     m.epoch = epoch_;
-    if (item) {
-      m.kind = Kind::Data;
-      m.payload = std::move(*item);
-      ++counters_[table_.nodes[k]].items_out;
-      return m;
+    if (!source_ended_) {
+      Items items;
+      items.reserve(chunk_);
+      while (items.size() < chunk_) {
+        std::optional<Payload> item = table_.sources[k]->next();
+        if (!item) {
+          source_ended_ = true;  // its end marker follows this chunk
+          break;
+        }
+        items.push_back(std::move(*item));
+      }
+      if (!items.empty()) {
+        counters_[table_.nodes[k]].items_out += items.size();
+        m.kind = Kind::Data;
+        m.items = std::make_shared<const Items>(std::move(items));
+        return m;
+      }
     }
     m.kind = Kind::EndOfEpoch;
     epoch_started_ = false;
@@ -266,8 +282,9 @@ class Driver {
   std::shared_ptr<Gate> gate_;
   flow::graph& graph_;
   int epoch_, epochs_;
+  std::size_t chunk_;
   std::size_t source_ = 0, ends_sent_ = 0;
-  bool epoch_started_ = false, ending_ = false, interrupted_ = false;
+  bool epoch_started_ = false, source_ended_ = false, ending_ = false, interrupted_ = false;
   std::array<std::uint64_t, kMaxOrderSlots> next_{};
 };
 
@@ -289,8 +306,10 @@ void deliver(Processor& processor, const Message& m, PortEmitter& out, Processor
   }
   switch (m.kind) {
     case Kind::Data:
-      ++count.items_in;
-      processor.consume(m.payload, m.stream, out);
+      for (const Payload& item : *m.items) {
+        ++count.items_in;
+        processor.consume(item, m.stream, out);
+      }
       break;
     case Kind::EndOfEpoch:
       processor.on_stream_end(m.stream, m.epoch, out);
@@ -299,14 +318,14 @@ void deliver(Processor& processor, const Message& m, PortEmitter& out, Processor
         processor.on_epoch_end(m.epoch, out);
         if (journal.records()) journal.epoch_ended(name, m.epoch, processor.save_state(false));
       }
-      out.send(Kind::EndOfEpoch, {}, false);
+      out.send(Kind::EndOfEpoch, false);
       break;
     case Kind::EndOfStream:
       if (++ends == expected_streams) {
         processor.finish(m.interrupted, out);
         if (m.interrupted && journal.records()) journal.interrupted(name, processor.save_state(true));
       }
-      out.send(Kind::EndOfStream, {}, m.interrupted);
+      out.send(Kind::EndOfStream, m.interrupted);
       break;
     case Kind::Dropped:
       break;
@@ -321,9 +340,10 @@ class FlowGraph {
       : stages_(stages), counters_(counters), ends_(ends), journal_(journal), context_(context),
         outputs_(stages.size()), inputs_(stages.size()) {}
 
-  void run(SourceTable& table, std::size_t limit, int first_epoch, int epochs) {
+  void run(SourceTable& table, std::size_t limit, std::size_t chunk, int first_epoch, int epochs) {
     auto gate = std::make_shared<Gate>();
-    flow::input_node<Message> input(g_, Driver(stages_, table, counters_, errors_, gate, g_, first_epoch, epochs));
+    flow::input_node<Message> input(g_,
+                                    Driver(stages_, table, counters_, errors_, gate, g_, first_epoch, epochs, chunk));
     flow::limiter_node<Message> limiter(g_, limit);
     gate->limiter = &limiter;
     flow::make_edge(input, limiter);
@@ -363,11 +383,16 @@ class FlowGraph {
     transform_nodes_.push_back(std::make_unique<flow::function_node<Message, Message>>(
         g_, concurrency, [this, transform, node, count](Message m) -> Message {
           if (m.kind != Kind::Data || errors_.failed()) return m;
-          ++count->items_in;
           try {
             BusyTimer timer(*count);
-            m.payload = transform->apply(m.payload, m.stream);
-            ++count->items_out;
+            Items out;
+            out.reserve(m.items->size());
+            for (const Payload& item : *m.items) {
+              ++count->items_in;
+              out.push_back(transform->apply(item, m.stream));
+              ++count->items_out;
+            }
+            m.items = std::make_shared<const Items>(std::move(out));
           } catch (const std::exception& e) {
             errors_.record(node->name, describe_exception(e), g_);
             m.kind = Kind::Dropped;
@@ -401,6 +426,7 @@ class FlowGraph {
           try {
             BusyTimer timer(*count);
             deliver(*processor, m, out, *state, expected_streams, *ends, *count, journal_, node->name, active);
+            out.flush();
           } catch (const std::exception& e) {
             errors_.record(node->name, describe_exception(e), g_);
           }
@@ -486,11 +512,12 @@ Profile Pipeline::run(const RunOptions& options) {
     if (runs_here(node, context)) guarded(node, [&] { node.stage->prepare(context); });
   if (options.resume) restore_run(stages_, config_, context, journal);
   SourceTable sources = collect_sources(stages_);
-  const std::size_t limit = in_flight_limit(stages_, config_, sources.sources.size());
+  const std::size_t chunk = chunk_items(config_.chunk, config_.buffer);
+  const std::size_t limit = in_flight_limit(stages_, config_, sources.sources.size(), chunk);
   std::vector<std::size_t> ends_received(stages_.size(), 0);
   oneapi::tbb::task_arena(threads).execute([&] {
     FlowGraph graph(stages_, counters, ends_received, journal, context);
-    graph.run(sources, limit, context.first_epoch, config_.epochs);
+    graph.run(sources, limit, chunk, context.first_epoch, config_.epochs);
   });
   check_every_processor_ended(stages_, ends_received);
   if (g_stop_requested.load()) journal.write_interrupted();

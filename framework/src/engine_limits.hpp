@@ -8,3 +8,13 @@ inline constexpr std::size_t kDriverDomain = std::numeric_limits<std::size_t>::m
 // Stateful stages fed (through transforms) by the sources each need a sequence slot in every message.
 inline constexpr std::size_t kMaxOrderSlots = 8;
 }  // namespace pipeline
+
+namespace pipeline::engine {
+// Items per chunk a source's data travels in (engine_messages.hpp): the config's `chunk` (default 64, which makes
+// the graph's per-message cost small beside the stages' own: bench/engine_bench), but at most an eighth of the
+// buffer, so that several chunks are in flight to spread over the threads.
+inline std::size_t chunk_items(long long chunk, long long buffer) {
+  const long long eighth = buffer > 8 ? buffer / 8 : 1;
+  return static_cast<std::size_t>(chunk < eighth ? chunk : eighth);
+}
+}  // namespace pipeline::engine

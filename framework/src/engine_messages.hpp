@@ -24,6 +24,11 @@ using Clock = std::chrono::steady_clock;
 
 enum class Kind : std::uint8_t { Data, EndOfEpoch, EndOfStream, Dropped };
 
+// Data travels in chunks of items (up to the config's `chunk` of a source's, or what a processor emitted while
+// handling one message): the graph's per-message cost (a task, a sequencer slot, a retire token) is paid once per
+// chunk, while stages still see one item at a time.
+using Items = std::vector<Payload>;
+
 struct Message {
   Kind kind = Kind::Data;
   bool interrupted = false;
@@ -31,7 +36,7 @@ struct Message {
   int epoch = 0;
   std::string_view stream;
   std::array<std::uint64_t, kMaxOrderSlots> order{};
-  Payload payload;
+  std::shared_ptr<const Items> items;  // Data only; never empty
   std::shared_ptr<const void> retire;
 };
 
@@ -94,38 +99,54 @@ class BusyTimer {
 
 using ProcessorNode = flow::multifunction_node<Message, std::tuple<Message>>;
 
-// Emits on behalf of a processor: numbers its output and hands on the retire tokens of consumed inputs.
+// Emits on behalf of a processor: gathers what it emits while handling one message into one chunk, numbers its
+// output and hands on the retire tokens of consumed inputs.
 class PortEmitter final : public Emitter {
  public:
   PortEmitter(ProcessorNode::output_ports_type& ports, const Message& input, std::uint64_t& next_seq,
               std::vector<std::shared_ptr<const void>>& pending, StageCounters& counters)
       : ports_(ports), input_(input), next_seq_(next_seq), pending_(pending), counters_(counters) {}
 
-  void emit(Payload payload) override { send(Kind::Data, std::move(payload), false); }
+  void emit(Payload payload) override {
+    gathered_.push_back(std::move(payload));
+    ++counters_.items_out;
+  }
 
-  void send(Kind kind, Payload payload, bool interrupted) {
+  // A marker follows the data emitted before it.
+  void send(Kind kind, bool interrupted) {
+    flush();
+    put(kind, nullptr, interrupted);
+  }
+
+  void flush() {
+    if (gathered_.empty()) return;
+    put(Kind::Data, std::make_shared<const Items>(std::move(gathered_)), false);
+    gathered_.clear();
+  }
+
+ private:
+  void put(Kind kind, std::shared_ptr<const Items> items, bool interrupted) {
     Message out;
     out.kind = kind;
     out.interrupted = interrupted;
     out.epoch = input_.epoch;
     out.stream = input_.stream;
     out.order[0] = next_seq_++;
-    out.payload = std::move(payload);
+    out.items = std::move(items);
     if (!pending_.empty()) {
       auto bundle = std::make_shared<TokenBundle>();
       bundle->tokens.swap(pending_);
       out.retire = std::move(bundle);
     }
-    if (kind == Kind::Data) ++counters_.items_out;
     std::get<0>(ports_).try_put(out);
   }
 
- private:
   ProcessorNode::output_ports_type& ports_;
   const Message& input_;
   std::uint64_t& next_seq_;
   std::vector<std::shared_ptr<const void>>& pending_;
   StageCounters& counters_;
+  Items gathered_;
 };
 
 }  // namespace pipeline::engine

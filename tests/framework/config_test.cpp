@@ -146,3 +146,12 @@ TEST(Config, InputIsNotAnAliasOfInputs) {
   expect_config_error("stages:\n  a: {type: test_counter}\n  b: {type: test_recorder, input: a}\n", 3, 28,
                       "'input' is not a stage key: write 'inputs: a'");
 }
+
+TEST(Config, ChunkIsAPositiveNumberOfItems) {
+  EXPECT_EQ(pipeline::parse_config("stages:\n  s: {type: test_counter}\n", "x.yaml").chunk, 64);
+  EXPECT_EQ(pipeline::parse_config("chunk: 1\nstages:\n  s: {type: test_counter}\n", "x.yaml").chunk, 1);
+  expect_config_error("chunk: 0\nstages:\n  s: {type: test_counter}\n", 1, 8,
+                      "'chunk' must be between 1 and 4096 items (default 64)");
+  expect_config_error("stages:\n  s: {type: test_counter}\nchunk: 5000\n", 3, 8,
+                      "'chunk' must be between 1 and 4096 items (default 64)");
+}

@@ -117,10 +117,10 @@ stages:
   EXPECT_EQ(recorder(p, "only_test").events, expected);
 }
 
-TEST(Engine, InFlightItemsStayBoundedWithASlowConsumer) {
+// Runs 3000 items into a slow sink; returns the most items alive at once.
+long most_live_items(const std::string& settings) {
   test_stages::reset_counters();
-  auto p = build(R"(
-buffer: 16
+  auto p = build(settings + R"(
 stages:
   src: {type: test_counter, count: 3000}
   j: {type: test_jitter, inputs: [src]}
@@ -128,10 +128,16 @@ stages:
 )");
   p.run(on_threads(2));
   EXPECT_EQ(recorder(p).values.size(), 3000u);
-  // Each item lives as the source's copy and the transform's output: at most 2 per admitted slot, plus the one the
-  // source is creating before the limiter says no.
-  EXPECT_LE(test_stages::max_live_items.load(), 2 * (16 + 1) + 2) << "the source ran ahead of the consumer";
   EXPECT_EQ(test_stages::live_items.load(), 0);
+  return test_stages::max_live_items.load();
+}
+
+TEST(Engine, InFlightItemsStayBoundedWithASlowConsumer) {
+  // buffer 16: chunks of 2 items (an eighth of the buffer), 8 admitted, one for the source's end marker, one for the
+  // sink; each item lives as the source's copy and the transform's, plus the chunk the source is making.
+  EXPECT_LE(most_live_items("buffer: 16\n"), 2 * 2 * (8 + 2) + 2) << "the source ran ahead of the consumer";
+  // buffer 64, chunk 32: cut to chunks of 8, likewise.
+  EXPECT_LE(most_live_items("buffer: 64\nchunk: 32\n"), 2 * 8 * (8 + 2) + 8) << "the source ran ahead of the consumer";
 }
 
 TEST(Engine, ProcessorsHoldingItemsDoNotDeadlockTheBound) {
@@ -196,4 +202,31 @@ stages:
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back(), "finish:interrupted");
   EXPECT_LT(std::count(events.begin(), events.end(), std::string("finish:interrupted")), 2);
+}
+
+TEST(Engine, ChunkSizeChangesNothingStagesSee) {
+  // Sources send their items in chunks (the `chunk` setting); stages must see the same items, markers and order
+  // whatever the chunk size, including chunks cut short by an epoch's end (101 and 50 items).
+  const char* yaml = R"(
+epochs: 2
+threads: 2
+stages:
+  train: {type: test_counter, count: 101}
+  test: {type: test_counter, count: 50, stream: test}
+  j: {type: test_jitter, inputs: [train, test]}
+  pairs: {type: test_pairs, inputs: [j]}
+  j2: {type: test_jitter, inputs: [pairs]}
+  sink: {type: test_recorder, inputs: [j2]}
+  direct: {type: test_recorder, inputs: [j]}
+)";
+  auto one_by_one = build(yaml, {"chunk=1"});
+  one_by_one.run();
+  ASSERT_EQ(std::count(recorder(one_by_one, "direct").events.begin(), recorder(one_by_one, "direct").events.end(),
+                       std::string("epoch:1")), 1);
+  for (const char* chunk : {"chunk=7", "chunk=64", "chunk=4096"}) {
+    auto chunked = build(yaml, {chunk});
+    chunked.run();
+    EXPECT_EQ(recorder(chunked).events, recorder(one_by_one).events) << chunk;
+    EXPECT_EQ(recorder(chunked, "direct").events, recorder(one_by_one, "direct").events) << chunk;
+  }
 }

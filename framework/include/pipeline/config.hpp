@@ -33,6 +33,7 @@ struct PipelineConfig {
   int epochs = 1;
   int threads = 0;            // 0: all cores
   long long buffer = 1024;    // items in flight between the sources and the last stage
+  long long chunk = 64;       // items per message from a source (at most buffer / 8 of them)
   std::string output_dir;     // default: runs/<name>
   std::vector<std::string> class_names;  // names of the classes 0..n-1, for reports (empty: numbers)
   SourceLocation class_names_where;
