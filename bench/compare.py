@@ -60,10 +60,12 @@ def main():
             rows["torch"].append(run_json(base))
             rows["torch_best"].append(run_json(base + ["--best"], env={"OPENBLAS_NUM_THREADS": "1"}))
         results[threads] = {k: {m: statistics.median(r[m] for r in v)
-                                for m in ("train_images_per_second", "inference_images_per_second")}
+                                for m in ("train_images_per_second", "inference_images_per_second",
+                                          "batch1_latency_ms")}
                             for k, v in rows.items()}
         results[threads]["ours"]["train_gflops"] = statistics.median(r["train_gflops"] for r in rows["ours"])
-        results[threads]["ours"]["sgemm_peak_gflops"] = statistics.median(r["sgemm_peak_gflops"] for r in rows["ours"])
+        for m in ("sgemm_peak_gflops", "performed_train_gflops", "performed_mflop_per_train_image"):
+            results[threads]["ours"][m] = statistics.median(r[m] for r in rows["ours"])
         results[threads]["blas"] = rows["ours"][0]["blas"]
     for threads in (2, 1):
         epoch, rss, profile = pipeline_epoch(threads, args.data)
@@ -79,7 +81,12 @@ def main():
         for m, label in (("train_images_per_second", "train img/s"), ("inference_images_per_second", "inference img/s")):
             ours, t, tb = r["ours"][m], r["torch"][m], r["torch_best"][m]
             print(f"| {threads} | {label} | {ours:.0f} | {t:.0f} | {tb:.0f} | {ours / t:.2f}x | {ours / tb:.2f}x |")
+        ours, t, tb = (r[k]["batch1_latency_ms"] for k in ("ours", "torch", "torch_best"))
+        print(f"| {threads} | batch-1 latency, ms | {ours:.3f} | {t:.3f} | {tb:.3f} | {ours / t:.2f}x | {ours / tb:.2f}x |")
         o = r["ours"]
+        print(f"| {threads} | performed train GFLOP/s ({o['performed_mflop_per_train_image']:.1f} MFLOP an image; "
+              f"SGEMM peak) | {o['performed_train_gflops']:.1f} ({o['sgemm_peak_gflops']:.0f}, "
+              f"{100 * o['performed_train_gflops'] / o['sgemm_peak_gflops']:.0f}%) | | | | |")
         print(f"| {threads} | effective train GFLOP/s (SGEMM peak) | {o['train_gflops']:.1f} ({o['sgemm_peak_gflops']:.0f}, "
               f"{100 * o['train_gflops'] / o['sgemm_peak_gflops']:.0f}%) | | | | |")
         print(f"| {threads} | pipeline: s per epoch, peak RSS | {r['pipeline_epoch_seconds']:.1f} s, "

@@ -94,7 +94,21 @@ def bench(model, opt, loss_fn, x_train, y_train, x_test, y_test, args, fmt):
                 model(xb)
         infer.append(len(x_test) / (time.perf_counter() - start))
     print(json.dumps({"threads": args.threads, "best": args.best, "train_images_per_second": sorted(train)[len(train) // 2],
-                      "inference_images_per_second": sorted(infer)[len(infer) // 2], "torch": torch.__version__}))
+                      "inference_images_per_second": sorted(infer)[len(infer) // 2],
+                      "batch1_latency_ms": single_image_latency_ms(model, x_test, fmt), "torch": torch.__version__}))
+
+
+def single_image_latency_ms(model, x_test, fmt, images=500):
+    """Median time to predict one image (batch 1), as a service answering one request would."""
+    model.eval()
+    times = []
+    with torch.no_grad():
+        for i in range(images + 20):
+            xb = x_test[i:i + 1].contiguous(memory_format=fmt)
+            start = time.perf_counter()
+            model(xb)
+            times.append(time.perf_counter() - start)
+    return 1e3 * sorted(times[20:])[images // 2]
 
 
 def main():

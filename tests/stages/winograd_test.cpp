@@ -146,6 +146,18 @@ TEST(Conv2DAlgorithm, AutoPicksByShape) {
   EXPECT_THROW(Conv2D({14, 14, 20}, 50, 3, 1, Padding::Same, ConvAlgorithm::Winograd), std::invalid_argument);
 }
 
+TEST(Conv2DAlgorithm, TrainingFlopsCountWhatTheAlgorithmComputes) {
+  // LeNet's conv2: the direct form is 9.8 MFLOP per product, three products with dL/dx; Winograd does 36 products
+  // per 2x2 tile (49 tiles) and channel pair in each of its three passes, plus the transforms.
+  const Conv2D exact({14, 14, 20}, 50, 5, 1, Padding::Same, ConvAlgorithm::Im2col);
+  const Conv2D fast({14, 14, 20}, 50, 5, 1, Padding::Same, ConvAlgorithm::Winograd);
+  EXPECT_DOUBLE_EQ(exact.training_flops(true), 3 * 9.8e6);
+  EXPECT_DOUBLE_EQ(exact.training_flops(false), 2 * 9.8e6);
+  const double products = 49 * 2.0 * 36 * 20 * 50, transforms = 49 * (3 * 20 * 360 + 2 * 50 * 240.0);
+  EXPECT_DOUBLE_EQ(fast.training_flops(true), 3 * products + transforms);
+  EXPECT_DOUBLE_EQ(fast.training_flops(false), 2 * products + transforms - 49 * 20 * 360);
+}
+
 TEST(Conv2DAlgorithm, WinogradAndIm2colLayersAgreeOnABatchOfManySlices) {
   // Through Conv2D: slicing, per-slice kernel gradients reduced in order, bias gradients, on 2 threads.
   Conv2D fast({14, 14, 20}, 50, 5, 1, Padding::Same, ConvAlgorithm::Winograd);

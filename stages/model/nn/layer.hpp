@@ -46,6 +46,9 @@ class Layer {
   virtual void initialize(std::mt19937_64& /*rng*/) {}
   // Multiply-adds ×2 of one sample's forward pass, for FLOP accounting.
   virtual double forward_flops() const { return 0; }
+  // What one training step computes per image (forward and backward, dL/dx when input_gradient), as the layer's
+  // algorithm does it: twice the forward's products for the gradients, unless the layer knows better.
+  virtual double training_flops(bool input_gradient) const { return forward_flops() * (input_gradient ? 3 : 2); }
 
  protected:
   Shape input_shape_;

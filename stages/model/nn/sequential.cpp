@@ -77,6 +77,12 @@ std::size_t Sequential::parameter_count() const {
   return n;
 }
 
+double Sequential::training_flops() const {
+  double flops = 0;
+  for (std::size_t i = 0; i < layers_.size(); ++i) flops += layers_[i]->training_flops(i > 0);
+  return flops;
+}
+
 double Sequential::forward_flops() const {
   double flops = 0;
   for (const auto& layer : layers_) flops += layer->forward_flops();

@@ -34,6 +34,8 @@ class Sequential {
   std::vector<std::pair<std::string, Tensor*>> state();
   std::size_t parameter_count() const;
   double forward_flops() const;
+  // Per image and training step, as the layers compute it (the first layer computes no dL/dx).
+  double training_flops() const;
   // Keras-style model.summary() table.
   std::string summary();
   // Identifies the architecture (layer types and shapes) for checkpoints.

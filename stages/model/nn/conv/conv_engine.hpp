@@ -25,6 +25,10 @@ class ConvEngine {
   // Sets kernel_grad and bias_grad; writes dL/dx into *dx (already shaped like x) when dx is not null.
   virtual void backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad, Tensor& bias_grad,
                         Tensor* dx) = 0;
+  // Floating-point operations one training step performs per image, forward and backward (with dL/dx when
+  // input_gradient): the arithmetic the algorithm really does (Winograd: fewer multiplies than the direct form).
+  virtual double training_flops(bool input_gradient) const { return direct_training_flops(geometry(), input_gradient); }
+  virtual const ConvGeometry& geometry() const = 0;
 };
 
 // The engine for `algorithm` on this geometry; std::invalid_argument when Winograd is asked where it does not apply.

@@ -19,6 +19,7 @@ class DirectConv : public ConvEngine {
   void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) override;
   void backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad, Tensor& bias_grad,
                 Tensor* dx) override;
+  const ConvGeometry& geometry() const override { return g_; }
 
  private:
   struct Scratch {  // per thread, reused: a zero-bordered image and dL/dy widened to whole registers

@@ -16,6 +16,7 @@ class Im2colConv : public ConvEngine {
   void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) override;
   void backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad, Tensor& bias_grad,
                 Tensor* dx) override;
+  const ConvGeometry& geometry() const override { return g_; }
   // dL/dx alone (the direct engine computes the parameters' gradients its own way).
   void input_gradient(const Tensor& dy, const Tensor& kernel, Tensor& dx);
 

@@ -35,4 +35,16 @@ void WinogradConv::backward(const Tensor& x, const Tensor& dy, const Tensor& ker
   winograd_.kernel_gradient(transformed_gradient_.data(), kernel_grad.data());
 }
 
+// Per 2x2 output tile: the 36 products per input channel and filter of each pass (forward, dU, and dL/dx), and the
+// transforms, counted as 5 operations per output of a 1-D transform (Bᵀ d B: 12 transforms of 6 values; A dy Aᵀ
+// and Aᵀ m A: 2 + 6 or 6 + 2 transforms between 2 and 6 values, taken as 8 of 6; B dv Bᵀ as Bᵀ d B).
+double WinogradConv::training_flops(bool input_gradient) const {
+  const double tiles = static_cast<double>(((g_.out_h + 1) / 2) * ((g_.out_w + 1) / 2));
+  const double c = static_cast<double>(g_.in_c), k = static_cast<double>(g_.filters);
+  const double product = 2.0 * 36 * c * k, six_by_six = 12 * 6 * 5, two_by_two = 8 * 6 * 5;
+  const double forward = product + c * six_by_six + k * two_by_two;
+  const double backward = product + c * six_by_six + k * two_by_two + (input_gradient ? product + c * six_by_six : 0);
+  return tiles * (forward + backward);
+}
+
 }  // namespace nn

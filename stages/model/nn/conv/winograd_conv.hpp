@@ -14,6 +14,8 @@ class WinogradConv : public ConvEngine {
   void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) override;
   void backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad, Tensor& bias_grad,
                 Tensor* dx) override;
+  const ConvGeometry& geometry() const override { return g_; }
+  double training_flops(bool input_gradient) const override;
 
  private:
   ConvGeometry g_;

@@ -31,6 +31,8 @@ void Conv2D::initialize(std::mt19937_64& rng) {
 
 double Conv2D::forward_flops() const { return 2.0 * static_cast<double>(g_.out_pixels() * g_.patch() * g_.filters); }
 
+double Conv2D::training_flops(bool input_gradient) const { return engine_->training_flops(input_gradient); }
+
 void Conv2D::forward(const Tensor& x, Tensor& y, const PassContext&) {
   allocate();
   ensure_shape(y, batch_shape(x.shape()[0], output_shape_));

@@ -23,6 +23,7 @@ class Conv2D : public Layer {
   std::size_t parameter_count() const override { return g_.patch() * g_.filters + g_.filters; }
   void initialize(std::mt19937_64& rng) override;
   double forward_flops() const override;
+  double training_flops(bool input_gradient) const override;
 
  private:
   void allocate();
