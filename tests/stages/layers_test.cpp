@@ -157,6 +157,24 @@ TEST(Dense, GradientsMatchFiniteDifferences) {
   check_gradients(dense, {11, 13}, 3);
 }
 
+TEST(Dense, OneImageGivesTheRowOfABatch) {
+  // Batch 1 takes GEMV, a batch GEMM: the same products summed in another order.
+  Dense dense({300}, 40);
+  std::mt19937_64 rng(4);
+  dense.initialize(rng);
+  for (auto& v : *dense.parameters()[1].value) v = std::uniform_real_distribution<float>(-1, 1)(rng);
+  const Tensor batch = random_tensor({3, 300}, rng);
+  Tensor all, one;
+  dense.forward(batch, all, {});
+  for (std::size_t i = 0; i < 3; ++i) {
+    Tensor image = Tensor::from_shape({1, 300});
+    std::copy(batch.data() + i * 300, batch.data() + (i + 1) * 300, image.data());
+    dense.forward(image, one, {});
+    ASSERT_EQ(one.shape()[0], 1u);
+    for (std::size_t u = 0; u < 40; ++u) EXPECT_NEAR(one(0, u), all(i, u), 1e-5) << "image " << i << " unit " << u;
+  }
+}
+
 TEST(MaxPool2D, KnownValuesAndGradientRouting) {
   MaxPool2D pool({4, 4, 1}, 2, 2);
   Tensor x = Tensor::from_shape({1, 4, 4, 1});

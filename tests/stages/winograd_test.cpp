@@ -146,6 +146,26 @@ TEST(Conv2DAlgorithm, AutoPicksByShape) {
   EXPECT_THROW(Conv2D({14, 14, 20}, 50, 3, 1, Padding::Same, ConvAlgorithm::Winograd), std::invalid_argument);
 }
 
+TEST(Conv2DAlgorithm, WinogradSeesAKernelChangedInPlace) {
+  // The layer keeps the transform of the kernel it last saw; weights the optimizer (or a checkpoint) changed in
+  // place must be transformed again.
+  Conv2D layer({8, 8, 9}, 6, 5, 1, Padding::Same, ConvAlgorithm::Winograd);
+  std::mt19937_64 rng(12);
+  layer.initialize(rng);
+  const Tensor x = random_tensor(batch_shape(2, {8, 8, 9}), rng);
+  Tensor before, after, fresh;
+  layer.forward(x, before, {});
+  Tensor& kernel = *layer.parameters()[0].value;
+  kernel.data()[kernel.size() / 2] += 0.5f;
+  layer.forward(x, after, {});
+  Conv2D reference({8, 8, 9}, 6, 5, 1, Padding::Same, ConvAlgorithm::Im2col);
+  *reference.parameters()[0].value = kernel;
+  *reference.parameters()[1].value = *layer.parameters()[1].value;
+  reference.forward(x, fresh, {});
+  EXPECT_GT(relative_error(before, fresh), 1e-3) << "the change should show";
+  expect_close(after, fresh, 1e-5, "y after the kernel changed");
+}
+
 TEST(Conv2DAlgorithm, TrainingFlopsCountWhatTheAlgorithmComputes) {
   // LeNet's conv2: the direct form is 9.8 MFLOP per product, three products with dL/dx; Winograd does 36 products
   // per 2x2 tile (49 tiles) and channel pair in each of its three passes, plus the transforms.

@@ -1,6 +1,8 @@
 #pragma once
 // Convolution by Winograd F(2x2, 5x5) (winograd5x5.hpp) for stride-1 5x5 kernels: 36 multiplies per 2x2 output
 // tile instead of 100. Kernel gradients are summed in the transformed domain and brought back once per batch.
+#include <vector>
+
 #include "model/nn/conv/conv_engine.hpp"
 #include "model/nn/conv/task_gradients.hpp"
 #include "model/nn/conv/winograd5x5.hpp"
@@ -18,8 +20,11 @@ class WinogradConv : public ConvEngine {
   double training_flops(bool input_gradient) const override;
 
  private:
+  void transform_kernel(const Tensor& kernel);
+
   ConvGeometry g_;
   Winograd5x5 winograd_;
+  std::vector<float> transformed_kernel_;  // the kernel winograd_ holds the transform of
   TaskGradients task_gradients_;
   AlignedFloats transformed_gradient_;
 };

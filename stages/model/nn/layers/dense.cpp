@@ -56,6 +56,11 @@ void Dense::forward(const Tensor& x, Tensor& y, const PassContext&) {
   for_each_slice(batch, slice_for(inputs_ * units_, 64), [&](std::size_t, std::size_t first, std::size_t last) {
     auto out = matrix(y.data() + first * units_, last - first, units_);
     repeat_rows(bias_.data(), units_, last - first, out.data());
+    if (last - first == 1) {  // one image (a service's request): GEMM would first pack the whole kernel, GEMV reads it
+      auto row = flat(out.data(), units_);
+      xt::blas::gemv(kernel, flat(x.data() + first * inputs_, inputs_), row, true, 1.0f, 1.0f);
+      return;
+    }
     xt::blas::gemm(matrix(x.data() + first * inputs_, last - first, inputs_), kernel, out, false, false, 1.0f, 1.0f);
   });
 }
