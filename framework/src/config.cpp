@@ -214,12 +214,12 @@ class VariableResolver {
 };
 
 template <class T>
-T scalar(const YAML::Node& node, const std::string& file, const std::string& key, const char* expected) {
-  if (!node.IsScalar()) throw ConfigError(at(file, node), "", "'" + key + "' must be " + expected);
+T scalar(const YAML::Node& node, const SourceLocation& where, const std::string& key, const char* expected) {
+  if (!node.IsScalar()) throw ConfigError(where, "", "'" + key + "' must be " + expected);
   try {
     return node.as<T>();
   } catch (const YAML::BadConversion&) {
-    throw ConfigError(at(file, node), "", "'" + key + "' must be " + expected + ", got '" + node.Scalar() + "'");
+    throw ConfigError(where, "", "'" + key + "' must be " + expected + ", got '" + node.Scalar() + "'");
   }
 }
 
@@ -286,6 +286,12 @@ PipelineConfig parse_config(const std::string& text, const std::string& file,
 
   check_duplicate_keys(root, file);
   const std::vector<OverrideSite> sites = apply_overrides(root, overrides);
+  // A top-level setting given by --set is blamed on the --set, not on the file.
+  const auto where_of = [&](const std::string& key) {
+    for (const auto& site : sites)
+      if (site.stage.empty() && site.param == key) return site.where;
+    return at(file, root[key]);
+  };
 
   for (const auto& kv : root) {
     const std::string key = key_name(kv.first, file);
@@ -301,46 +307,48 @@ PipelineConfig parse_config(const std::string& text, const std::string& file,
 
   PipelineConfig config;
   config.file = file;
-  if (root["name"].IsDefined()) config.name = scalar<std::string>(root["name"], file, "name", "a string");
-  check_run_name(config.name, at(file, root["name"]));
+  if (root["name"].IsDefined())
+    config.name = scalar<std::string>(root["name"], where_of("name"), "name", "a string");
+  check_run_name(config.name, where_of("name"));
   if (root["vars"].IsDefined() && !root["vars"].IsMap())
-    throw ConfigError(at(file, root["vars"]), "", "'vars' must be a map of name: value");
+    throw ConfigError(where_of("vars"), "", "'vars' must be a map of name: value");
   VariableResolver resolver(root["vars"].IsDefined() ? root["vars"] : YAML::Node(YAML::NodeType::Map), file);
   resolver.define("name", config.name);
   const std::map<std::string, std::string> vars = resolver.resolve_all();
   if (root["seed"].IsDefined()) {
-    long long seed = scalar<long long>(root["seed"], file, "seed", "a non-negative integer");
-    if (seed < 0) throw ConfigError(at(file, root["seed"]), "", "'seed' must be a non-negative integer");
+    long long seed = scalar<long long>(root["seed"], where_of("seed"), "seed", "a non-negative integer");
+    if (seed < 0) throw ConfigError(where_of("seed"), "", "'seed' must be a non-negative integer");
     config.seed = static_cast<std::uint64_t>(seed);
   }
   if (root["epochs"].IsDefined()) {
-    config.epochs = scalar<int>(root["epochs"], file, "epochs", "a positive integer");
-    if (config.epochs < 1) throw ConfigError(at(file, root["epochs"]), "", "'epochs' must be at least 1");
+    config.epochs = scalar<int>(root["epochs"], where_of("epochs"), "epochs", "a positive integer");
+    if (config.epochs < 1) throw ConfigError(where_of("epochs"), "", "'epochs' must be at least 1");
   }
   if (root["threads"].IsDefined()) {
-    config.threads = scalar<int>(root["threads"], file, "threads", "an integer (0 = all cores)");
-    if (config.threads < 0) throw ConfigError(at(file, root["threads"]), "", "'threads' must be >= 0");
+    config.threads = scalar<int>(root["threads"], where_of("threads"), "threads", "an integer (0 = all cores)");
+    if (config.threads < 0) throw ConfigError(where_of("threads"), "", "'threads' must be >= 0");
   }
   if (root["buffer"].IsDefined()) {
-    config.buffer = scalar<long long>(root["buffer"], file, "buffer", "a positive integer");
-    if (config.buffer < 1) throw ConfigError(at(file, root["buffer"]), "", "'buffer' must be at least 1");
+    config.buffer = scalar<long long>(root["buffer"], where_of("buffer"), "buffer", "a positive integer");
+    if (config.buffer < 1) throw ConfigError(where_of("buffer"), "", "'buffer' must be at least 1");
     // Items in flight all live in memory at once; a million images is already gigabytes.
     if (config.buffer > kMaxBuffer)
-      throw ConfigError(at(file, root["buffer"]), "",
+      throw ConfigError(where_of("buffer"), "",
                         "'buffer' of " + std::to_string(config.buffer) + " items in flight could hold more than memory; "
                         "at most " + std::to_string(kMaxBuffer) + " (the default 1024 keeps both cores busy)");
   }
   if (root["chunk"].IsDefined()) {
-    config.chunk = scalar<long long>(root["chunk"], file, "chunk", "a positive integer");
+    config.chunk = scalar<long long>(root["chunk"], where_of("chunk"), "chunk", "a positive integer");
     if (config.chunk < 1 || config.chunk > kMaxChunk)
-      throw ConfigError(at(file, root["chunk"]), "",
+      throw ConfigError(where_of("chunk"), "",
                         "'chunk' must be between 1 and " + std::to_string(kMaxChunk) + " items (default 64)");
   }
   if (root["class_names"].IsDefined()) config.class_names = parse_class_names(root["class_names"], file);
-  config.class_names_where = at(file, root["class_names"]);
+  config.class_names_where = where_of("class_names");
   if (root["save_every"].IsDefined()) {
-    config.save_every = scalar<int>(root["save_every"], file, "save_every", "a number of epochs (0 = only at the end)");
-    if (config.save_every < 0) throw ConfigError(at(file, root["save_every"]), "", "'save_every' must be >= 0");
+    config.save_every = scalar<int>(root["save_every"], where_of("save_every"), "save_every",
+                                    "a number of epochs (0 = only at the end)");
+    if (config.save_every < 0) throw ConfigError(where_of("save_every"), "", "'save_every' must be >= 0");
   }
   if (root["plugins"].IsDefined()) {
     config.plugins = parse_plugins(root["plugins"], vars, file);
@@ -350,7 +358,7 @@ PipelineConfig parse_config(const std::string& text, const std::string& file,
   }
   if (root["output_dir"].IsDefined()) {
     substitute(root["output_dir"], vars, file);
-    config.output_dir = scalar<std::string>(root["output_dir"], file, "output_dir", "a path");
+    config.output_dir = scalar<std::string>(root["output_dir"], where_of("output_dir"), "output_dir", "a path");
   } else {
     config.output_dir = "runs/" + config.name;
   }

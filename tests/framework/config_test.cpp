@@ -155,3 +155,14 @@ TEST(Config, ChunkIsAPositiveNumberOfItems) {
   expect_config_error("stages:\n  s: {type: test_counter}\nchunk: 5000\n", 3, 8,
                       "'chunk' must be between 1 and 4096 items (default 64)");
 }
+
+TEST(Config, ABadTopLevelSettingFromSetNamesTheSet) {
+  for (const char* set : {"chunk=0", "buffer=0", "epochs=two"}) {
+    try {
+      pipeline::parse_config("stages:\n  s: {type: test_counter}\n", "x.yaml", {set});
+      FAIL() << set << " should be refused";
+    } catch (const pipeline::ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(std::string("--set ") + set + ": ", 0), 0u) << e.what();
+    }
+  }
+}
