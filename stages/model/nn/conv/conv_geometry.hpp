@@ -21,10 +21,13 @@ struct ConvGeometry {
 ConvGeometry conv_geometry(const Shape& input, std::size_t filters, std::size_t kernel, std::size_t stride,
                            Padding padding);
 
-// The direct convolution's operations per image: forward, the kernel gradient, and dL/dx when input_gradient.
+// The direct convolution's operations per image: one product (the forward pass), and in training the kernel
+// gradient too, and dL/dx when input_gradient.
+inline double direct_forward_flops(const ConvGeometry& g) {
+  return 2.0 * static_cast<double>(g.out_pixels() * g.patch() * g.filters);
+}
 inline double direct_training_flops(const ConvGeometry& g, bool input_gradient) {
-  const double product = 2.0 * static_cast<double>(g.out_pixels() * g.patch() * g.filters);
-  return product * (input_gradient ? 3 : 2);
+  return direct_forward_flops(g) * (input_gradient ? 3 : 2);
 }
 
 }  // namespace nn

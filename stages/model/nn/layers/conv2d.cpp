@@ -29,7 +29,7 @@ void Conv2D::initialize(std::mt19937_64& rng) {
   bias_.fill(0);
 }
 
-double Conv2D::forward_flops() const { return 2.0 * static_cast<double>(g_.out_pixels() * g_.patch() * g_.filters); }
+double Conv2D::forward_flops() const { return direct_forward_flops(g_); }
 
 double Conv2D::training_flops(bool input_gradient) const { return engine_->training_flops(input_gradient); }
 
