@@ -48,12 +48,12 @@ void ShuffleBatcher::consume(const pipeline::Payload& input, std::string_view st
   const bool shuffle = window_ > 0 && shuffled_streams_.count(stream) != 0;
   if (!shuffle) return add_to_batch(state, stream, sample, out);
   if (state.window.size() < window_) {
-    state.window.push_back(sample);
+    state.window.push_back(input);
     return;
   }
   const std::size_t pick = static_cast<std::size_t>(state.rng() % window_);
-  add_to_batch(state, stream, state.window[pick], out);
-  state.window[pick] = sample;
+  add_to_batch(state, stream, state.window[pick].get<TensorSample>(), out);
+  state.window[pick] = input;
 }
 
 void ShuffleBatcher::add_to_batch(StreamState& state, std::string_view stream, const TensorSample& sample,
@@ -142,7 +142,7 @@ void ShuffleBatcher::on_stream_end(std::string_view stream, int epoch, pipeline:
   // Drain the window in random order.
   while (!state.window.empty()) {
     const std::size_t pick = static_cast<std::size_t>(state.rng() % state.window.size());
-    add_to_batch(state, stream, state.window[pick], out);
+    add_to_batch(state, stream, state.window[pick].get<TensorSample>(), out);
     state.window[pick] = std::move(state.window.back());
     state.window.pop_back();
   }

@@ -29,7 +29,7 @@ class ShuffleBatcher : public pipeline::Processor {
     int epoch = 0;
     std::int64_t batches = 0;
     std::mt19937_64 rng;
-    std::vector<TensorSample> window;
+    std::vector<pipeline::Payload> window;  // the samples themselves are shared, not copied
     std::shared_ptr<Batch> batch;
     std::int64_t most_batches = -1;  // from the source's epoch size, when known
     std::vector<std::size_t> sample_shape;
