@@ -19,7 +19,16 @@ class GaussianNoise : public pipeline::Transform {
 
   pipeline::Payload apply(const pipeline::Payload& input, std::string_view stream) const override {
     if (!streams_.count(std::string(stream))) return input;
-    stages::TensorSample out = input.get<stages::TensorSample>();
+    return with_noise(input.get<stages::TensorSample>());
+  }
+  // When no other stage sees the input, its tensor is taken instead of copied.
+  pipeline::Payload apply_moved(pipeline::Payload&& input, std::string_view stream) const override {
+    if (!streams_.count(std::string(stream))) return std::move(input);
+    return with_noise(std::move(input).take<stages::TensorSample>());
+  }
+
+ private:
+  pipeline::Payload with_noise(stages::TensorSample out) const {
     // Seeded per sample and epoch, so results do not depend on which thread ran it.
     std::mt19937_64 rng(stages::mix_seed(seed_, stages::mix_seed(static_cast<std::uint64_t>(out.epoch),
                                                                  static_cast<std::uint64_t>(out.index))));
@@ -28,7 +37,6 @@ class GaussianNoise : public pipeline::Transform {
     return pipeline::Payload::of(std::move(out));
   }
 
- private:
   float stddev_;
   std::set<std::string> streams_;
   std::uint64_t seed_ = 0;

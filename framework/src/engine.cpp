@@ -12,6 +12,7 @@
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <iostream>
@@ -252,7 +253,7 @@ class Driver {
       if (!items.empty()) {
         counters_[table_.nodes[k]].items_out += items.size();
         m.kind = Kind::Data;
-        m.items = std::make_shared<const Items>(std::move(items));
+        m.items = make_chunk(std::move(items));
         return m;
       }
     }
@@ -380,19 +381,22 @@ class FlowGraph {
     auto* transform = static_cast<Transform*>(node->stage.get());
     StageCounters* count = &counters_[i];
     const std::size_t concurrency = node->spec->parallel ? flow::unlimited : flow::serial;
+    const bool hand_over = receives_alone(i);
     transform_nodes_.push_back(std::make_unique<flow::function_node<Message, Message>>(
-        g_, concurrency, [this, transform, node, count](Message m) -> Message {
+        g_, concurrency, [this, transform, node, count, hand_over](Message m) -> Message {
           if (m.kind != Kind::Data || errors_.failed()) return m;
           try {
             BusyTimer timer(*count);
             Items out;
             out.reserve(m.items->size());
-            for (const Payload& item : *m.items) {
+            auto& items = const_cast<Items&>(*m.items);  // made by make_chunk; written only when handed over
+            for (Payload& item : items) {
               ++count->items_in;
-              out.push_back(transform->apply(item, m.stream));
+              out.push_back(hand_over ? transform->apply_moved(std::move(item), m.stream)
+                                      : transform->apply(item, m.stream));
               ++count->items_out;
             }
-            m.items = std::make_shared<const Items>(std::move(out));
+            m.items = make_chunk(std::move(out));
           } catch (const std::exception& e) {
             errors_.record(node->name, describe_exception(e), g_);
             m.kind = Kind::Dropped;
@@ -401,6 +405,15 @@ class FlowGraph {
         }));
     inputs_[i] = transform_nodes_.back().get();
     outputs_[i] = transform_nodes_.back().get();
+  }
+
+  // Whether every stage feeding stage i feeds nothing else: then no other node reads the chunks it receives.
+  bool receives_alone(std::size_t i) const {
+    for (const StageNode& producer : stages_) {
+      const auto& c = producer.consumers;
+      if (std::find(c.begin(), c.end(), i) != c.end() && c.size() != 1) return false;
+    }
+    return true;
   }
 
   // A sequencer restores the order its processor must see; the processor itself runs serially.

@@ -28,6 +28,9 @@ enum class Kind : std::uint8_t { Data, EndOfEpoch, EndOfStream, Dropped };
 // handling one message): the graph's per-message cost (a task, a sequencer slot, a retire token) is paid once per
 // chunk, while stages still see one item at a time.
 using Items = std::vector<Payload>;
+// A chunk is created non-const, so that the one transform a chunk goes to alone may move its items
+// (Transform::apply_moved); every other reader treats it as const.
+inline std::shared_ptr<const Items> make_chunk(Items items) { return std::make_shared<Items>(std::move(items)); }
 
 struct Message {
   Kind kind = Kind::Data;
@@ -120,7 +123,7 @@ class PortEmitter final : public Emitter {
 
   void flush() {
     if (gathered_.empty()) return;
-    put(Kind::Data, std::make_shared<const Items>(std::move(gathered_)), false);
+    put(Kind::Data, make_chunk(std::move(gathered_)), false);
     gathered_.clear();
   }
 

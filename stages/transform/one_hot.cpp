@@ -12,7 +12,14 @@ OneHotTransform::OneHotTransform(const pipeline::Params& p) : classes_(static_ca
 }
 
 pipeline::Payload OneHotTransform::apply(const pipeline::Payload& input, std::string_view stream) const {
-  TensorSample out = input.get<TensorSample>();
+  return with_target(input.get<TensorSample>(), stream);
+}
+
+pipeline::Payload OneHotTransform::apply_moved(pipeline::Payload&& input, std::string_view stream) const {
+  return with_target(std::move(input).take<TensorSample>(), stream);
+}
+
+pipeline::Payload OneHotTransform::with_target(TensorSample out, std::string_view stream) const {
   if (out.label == kUnlabeled) {  // nothing to learn from or score: a zero target
     out.target = xt::zeros<float>({static_cast<std::size_t>(classes_)});
     return pipeline::Payload::of(std::move(out));

@@ -230,3 +230,40 @@ stages:
     EXPECT_EQ(recorder(chunked, "direct").events, recorder(one_by_one, "direct").events) << chunk;
   }
 }
+
+TEST(Engine, ATransformTakesOnlyWhatNoOtherStageSees) {
+  // Chained alone after its sources (both feed nothing else), the taker gets every input handed over; beside a
+  // recorder on the same source it must get them shared, or the recorder could read a moved-from value.
+  auto alone = build(R"(
+epochs: 2
+threads: 2
+stages:
+  train: {type: test_counter, count: 300}
+  test: {type: test_counter, count: 40, stream: test}
+  take: {type: test_taker, inputs: [train, test]}
+  sink: {type: test_recorder, inputs: [take]}
+)");
+  test_stages::reset_counters();
+  alone.run();
+  EXPECT_EQ(test_stages::handed_over_inputs.load(), 680);
+  EXPECT_EQ(test_stages::shared_inputs.load(), 0);
+  ASSERT_EQ(recorder(alone).values.size(), 680u);
+  for (int i = 0; i < 300; ++i) ASSERT_EQ(recorder(alone).values[static_cast<std::size_t>(i)], i + 1);
+
+  auto beside = build(R"(
+threads: 2
+stages:
+  src: {type: test_counter, count: 300}
+  take: {type: test_taker, inputs: [src]}
+  sink: {type: test_recorder, inputs: [take]}
+  direct: {type: test_recorder, inputs: [src]}
+)");
+  test_stages::reset_counters();
+  beside.run();
+  EXPECT_EQ(test_stages::handed_over_inputs.load(), 0);
+  EXPECT_EQ(test_stages::shared_inputs.load(), 300);
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_EQ(recorder(beside, "direct").values[static_cast<std::size_t>(i)], i);
+    ASSERT_EQ(recorder(beside).values[static_cast<std::size_t>(i)], i + 1);
+  }
+}

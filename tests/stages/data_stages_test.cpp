@@ -111,6 +111,24 @@ TEST(Scale, ScalesAndNormalisesIntoHeightWidthChannels) {
   EXPECT_FLOAT_EQ(u.x(0, 1, 0), 0.0f);
 }
 
+TEST(OneHot, HandedOverItKeepsTheImageAndGivesWhatApplyGives) {
+  stages::OneHotTransform hot(params_for("one_hot", "{classes: 3, label_smoothing: 0.3}"));
+  TensorSample s;
+  s.label = 1;
+  s.index = 5;
+  s.x = xt::xtensor<float, 3>({2, 2, 1}, 0.25f);
+  const auto shared = hot.apply(pipeline::Payload::of(s), "train").get<TensorSample>();
+  pipeline::Payload input = pipeline::Payload::of(s);
+  const float* pixels = input.get<TensorSample>().x.data();
+  const pipeline::Payload moved = hot.apply_moved(std::move(input), "train");
+  const auto& out = moved.get<TensorSample>();
+  EXPECT_EQ(out.x.data(), pixels);  // not copied
+  EXPECT_EQ(out.x, shared.x);
+  EXPECT_EQ(out.target, shared.target);
+  EXPECT_EQ(out.label, 1);
+  EXPECT_EQ(out.index, 5);
+}
+
 TEST(Scale, NonPositiveStdIsAConfigError) {
   EXPECT_THROW(stages::ScaleTransform(params_for("scale", "{std: 0}")), pipeline::ConfigError);
 }

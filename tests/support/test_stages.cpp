@@ -10,6 +10,8 @@ namespace test_stages {
 
 std::atomic<int> live_items{0};
 std::atomic<int> max_live_items{0};
+std::atomic<int> shared_inputs{0};
+std::atomic<int> handed_over_inputs{0};
 
 static void note_live() {
   const int now = ++live_items;
@@ -24,6 +26,8 @@ Tracked::~Tracked() { --live_items; }
 void reset_counters() {
   live_items = 0;
   max_live_items = 0;
+  shared_inputs = 0;
+  handed_over_inputs = 0;
 }
 
 namespace {
@@ -63,6 +67,21 @@ class Jitter : public Transform {
 
  private:
   int throw_at_;
+};
+
+// Adds one, taking its input where the engine hands it over; counts which way each input came.
+class Taker : public Transform {
+ public:
+  Payload apply(const Payload& input, std::string_view) const override {
+    ++shared_inputs;
+    return Payload::of(Tracked(input.get<Tracked>().value + 1));
+  }
+  Payload apply_moved(Payload&& input, std::string_view) const override {
+    ++handed_over_inputs;
+    Tracked taken = std::move(input).take<Tracked>();
+    taken.value += 1;
+    return Payload::of(std::move(taken));
+  }
 };
 
 // Emits the sum of each pair of inputs (a stand-in for a batcher); an odd one out is flushed at stream end.
@@ -108,6 +127,18 @@ StageSpec jitter_spec() {
   s.output = "int";
   s.params = {int_param("throw_at", -1, "throw on this input value")};
   s.create = [](const Params& p) { return std::make_unique<Jitter>(p); };
+  return s;
+}
+
+StageSpec taker_spec() {
+  StageSpec s;
+  s.type = "test_taker";
+  s.summary = "test transform: adds one, taking its input when handed over";
+  s.kind = StageKind::Transform;
+  s.parallel = true;
+  s.input = "int";
+  s.output = "int";
+  s.create = [](const Params&) { return std::make_unique<Taker>(); };
   return s;
 }
 
@@ -212,6 +243,7 @@ void Recorder::finish(bool interrupted, pipeline::Emitter&) {
 PIPELINE_REGISTER_STAGE(test_stages::counter_spec())
 PIPELINE_REGISTER_STAGE(test_stages::jitter_spec())
 PIPELINE_REGISTER_STAGE(test_stages::pairs_spec())
+PIPELINE_REGISTER_STAGE(test_stages::taker_spec())
 PIPELINE_REGISTER_STAGE(test_stages::recorder_spec())
 PIPELINE_REGISTER_STAGE(test_stages::text_source_spec())
 PIPELINE_REGISTER_STAGE(test_stages::summer_spec())

@@ -19,6 +19,9 @@ struct Tracked {
 };
 extern std::atomic<int> live_items;
 extern std::atomic<int> max_live_items;
+// How test_taker received its inputs: through apply (shared) or apply_moved (handed over).
+extern std::atomic<int> shared_inputs;
+extern std::atomic<int> handed_over_inputs;
 void reset_counters();
 
 // Events a recorder saw, in order: "d:<stream>:<value>", "end:<stream>:<epoch>", "epoch:<e>", "finish[:interrupted]".

@@ -15,7 +15,9 @@ class Payload {
 
   template <class T>
   static Payload of(T value) {
-    return Payload(std::make_shared<const T>(std::move(value)));
+    Payload made(std::shared_ptr<const T>(std::make_shared<T>(std::move(value))));
+    made.takeable_ = true;  // a value of its own, not const: take() may move from it
+    return made;
   }
 
   template <class T>
@@ -36,9 +38,25 @@ class Payload {
     return *static_cast<const T*>(value_.get());
   }
 
+  // The value, moved out when this payload is its only holder (made by of(), shared with no other payload), else
+  // copied: a transform handed its input (Transform::apply_moved) edits it without a copy. Empties the payload.
+  template <class T>
+  T take() && {
+    const T& value = get<T>();
+    if (!takeable_ || value_.use_count() != 1) {
+      T copy = value;
+      value_.reset();
+      return copy;
+    }
+    T moved = std::move(const_cast<T&>(value));
+    value_.reset();
+    return moved;
+  }
+
  private:
   std::shared_ptr<const void> value_;
   const std::type_info* type_ = nullptr;
+  bool takeable_ = false;
 };
 
 }  // namespace pipeline

@@ -81,6 +81,9 @@ class Source : public Stage {
 class Transform : public Stage {
  public:
   virtual Payload apply(const Payload& input, std::string_view stream) const = 0;
+  // The same, called instead when no other stage sees this input: a transform that edits its input can take
+  // it (std::move(input).take<T>()) rather than copy it. Must give what apply() gives.
+  virtual Payload apply_moved(Payload&& input, std::string_view stream) const { return apply(input, stream); }
 };
 
 class Emitter {
