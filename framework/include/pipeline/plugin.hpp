@@ -18,10 +18,11 @@
 #include "pipeline/registry.hpp"
 #include "pipeline/sdk_version.hpp"
 
-// The plugin interface: bumped whenever a type a plugin shares with the framework changes its layout or meaning.
+// The plugin interface: bumped whenever a type a plugin shares with the framework changes its layout or meaning
+// (2: Payload::take and Transform::apply_moved).
 // (Overridable only so that the tests can build a plugin "for another version".)
 #ifndef PIPELINE_PLUGIN_INTERFACE
-#define PIPELINE_PLUGIN_INTERFACE 1
+#define PIPELINE_PLUGIN_INTERFACE 2
 #endif
 
 namespace pipeline {
