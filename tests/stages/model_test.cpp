@@ -14,6 +14,7 @@
 #include "model/nn/checkpoint.hpp"
 #include "model/nn/optim/adam.hpp"
 #include "model/nn/optim/sgd.hpp"
+#include "model/nn/pool_before_relu.hpp"
 #include "model/nn/softmax_cross_entropy.hpp"
 #include "model/sequential_stage.hpp"
 #include "pipeline/pipeline.hpp"
@@ -120,6 +121,33 @@ TEST(Sequential, WholeNetworkGradientMatchesFiniteDifferences) {
       const double numeric = (plus - minus) / (2 * eps);
       EXPECT_NEAR(analytic[k].data()[i], numeric, 1e-3 + 0.02 * std::abs(numeric)) << params[k].name << "[" << i << "]";
     }
+}
+
+TEST(Sequential, PoolingBeforeReLUChangesNoBit) {
+  // Sequential runs ReLU + max pooling as pooling + ReLU: the logits and every gradient must be those of the layers
+  // run one by one as configured. Inputs on a coarse grid around 0 give windows with no positive value and ties.
+  auto net = small_net(kLeNetLayers, {28, 28, 1});
+  net->initialize(7);
+  ASSERT_TRUE(pools_before_relu(net->layer(1), net->layer(2)));
+  std::mt19937_64 rng(4);
+  Tensor x = Tensor::from_shape({19, 28, 28, 1});
+  for (auto& v : x) v = static_cast<float>(std::uniform_int_distribution<int>(-4, 4)(rng)) / 4;
+  const Tensor y = one_hot({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8}, 10);
+  Tensor probs, grad;
+  const Tensor logits = net->forward(x, PassContext{true, 1});
+  softmax_cross_entropy(logits, y, probs, &grad);
+  net->backward(grad);
+  std::vector<Tensor> swapped;
+  for (const auto& p : net->parameters()) swapped.push_back(*p.grad);
+
+  std::vector<Tensor> outputs(net->size()), input_grads(net->size());
+  for (std::size_t i = 0; i < net->size(); ++i) net->layer(i).forward(i ? outputs[i - 1] : x, outputs[i], {true, 1});
+  EXPECT_EQ(outputs.back(), logits);
+  for (std::size_t i = net->size(); i-- > 0;)
+    net->layer(i).backward(i ? outputs[i - 1] : x, outputs[i], i + 1 < net->size() ? input_grads[i + 1] : grad,
+                           input_grads[i], i > 0);
+  const auto params = net->parameters();
+  for (std::size_t k = 0; k < params.size(); ++k) EXPECT_EQ(*params[k].grad, swapped[k]) << params[k].name;
 }
 
 TEST(Optimizers, UpdateRulesMatchHandComputedSteps) {

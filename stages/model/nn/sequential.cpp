@@ -5,6 +5,7 @@
 #include <new>
 #include <stdexcept>
 
+#include "model/nn/pool_before_relu.hpp"
 #include "pipeline/files.hpp"
 
 namespace nn {
@@ -31,9 +32,13 @@ const Tensor& Sequential::forward(const Tensor& x, const PassContext& context) {
   activations_.resize(layers_.size());
   gradients_.resize(layers_.size());
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    PassContext layer_context = context;
-    layer_context.seed = context.seed ^ (0x9e3779b97f4a7c15ULL * (i + 1));
-    layers_[i]->forward(input_of(i), activations_[i], layer_context);
+    if (swapped_with_next(i)) {  // pooling on ReLU's input, then ReLU on the pooled values; [i] stays unused
+      layers_[i + 1]->forward(input_of(i), activations_[i + 1], context_of(i + 1, context));
+      relu_in_place(activations_[i + 1]);
+      ++i;
+      continue;
+    }
+    layers_[i]->forward(input_of(i), activations_[i], context_of(i, context));
   }
   return layers_.empty() ? x : activations_.back();
 }
@@ -41,9 +46,29 @@ const Tensor& Sequential::forward(const Tensor& x, const PassContext& context) {
 void Sequential::backward(const Tensor& grad_logits, const std::function<void(Layer&)>& layer_done) {
   for (std::size_t i = layers_.size(); i-- > 0;) {
     const Tensor& dy = i + 1 == layers_.size() ? grad_logits : gradients_[i + 1];
+    if (i > 0 && swapped_with_next(i - 1)) {  // ReLU's gradient on the pooled values, then pooling's
+      relu_gradient(activations_[i], dy, gradients_[i]);
+      layers_[i]->backward(input_of(i - 1), activations_[i], gradients_[i], gradients_[i - 1], i - 1 > 0);
+      if (layer_done) {
+        layer_done(*layers_[i]);
+        layer_done(*layers_[i - 1]);
+      }
+      --i;  // the ReLU is done too
+      continue;
+    }
     layers_[i]->backward(input_of(i), activations_[i], dy, gradients_[i], i > 0);
     if (layer_done) layer_done(*layers_[i]);
   }
+}
+
+PassContext Sequential::context_of(std::size_t layer, const PassContext& context) {
+  PassContext layer_context = context;
+  layer_context.seed = context.seed ^ (0x9e3779b97f4a7c15ULL * (layer + 1));
+  return layer_context;
+}
+
+bool Sequential::swapped_with_next(std::size_t layer) const {
+  return layer + 1 < layers_.size() && pools_before_relu(*layers_[layer], *layers_[layer + 1]);
 }
 
 void Sequential::backward_nothing(const std::function<void(Layer&)>& layer_done) {

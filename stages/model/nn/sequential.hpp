@@ -45,9 +45,12 @@ class Sequential {
   Shape input_shape_;
   std::vector<std::unique_ptr<Layer>> layers_;
   const Tensor& input_of(std::size_t layer) const { return layer == 0 ? *input_ : activations_[layer - 1]; }
+  static PassContext context_of(std::size_t layer, const PassContext& context);
+  // ReLU at `layer` followed by max pooling, run as pooling then ReLU (pool_before_relu.hpp).
+  bool swapped_with_next(std::size_t layer) const;
   const Tensor* input_ = nullptr;   // the caller's batch, during a pass
-  std::vector<Tensor> activations_;  // [i] the output of layer i
-  std::vector<Tensor> gradients_;    // [i] dL/d(input of layer i), for i > 0
+  std::vector<Tensor> activations_;  // [i] the output of layer i (unused for a ReLU swapped with its pooling)
+  std::vector<Tensor> gradients_;    // [i] dL/d(input of layer i), for i > 0 (a swapped pooling's: after ReLU)
 };
 
 }  // namespace nn
