@@ -1,7 +1,5 @@
 #include "model/nn/pool_before_relu.hpp"
 
-#include <xtensor/xoperation.hpp>
-
 #include "model/nn/layers/max_pool2d.hpp"
 #include "model/nn/layers/relu.hpp"
 #include "model/nn/parallel.hpp"
@@ -18,17 +16,14 @@ bool pools_before_relu(const Layer& first, const Layer& second) {
 
 void relu_in_place(Tensor& t) {
   for_each_slice(t.size(), kValuesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
-    auto values = flat(t.data() + first, last - first);
-    xt::noalias(values) = xt::maximum(values, 0.0f);
+    relu_values(t.data() + first, t.data() + first, last - first);
   });
 }
 
 void relu_gradient(const Tensor& y, const Tensor& dy, Tensor& dx) {
   ensure_shape(dx, Shape(y.shape().begin(), y.shape().end()));
   for_each_slice(y.size(), kValuesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
-    const std::size_t n = last - first;
-    xt::noalias(flat(dx.data() + first, n)) =
-        xt::where(flat(y.data() + first, n) > 0.0f, flat(dy.data() + first, n), 0.0f);
+    relu_gradient_values(y.data() + first, dy.data() + first, dx.data() + first, last - first);
   });
 }
 

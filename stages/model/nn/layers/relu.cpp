@@ -7,12 +7,19 @@
 
 namespace nn {
 
+void relu_values(const float* x, float* y, std::size_t n) {
+  xt::noalias(flat(y, n)) = xt::maximum(flat(x, n), 0.0f);
+}
+
+void relu_gradient_values(const float* values, const float* dy, float* dx, std::size_t n) {
+  xt::noalias(flat(dx, n)) = xt::where(flat(values, n) > 0.0f, flat(dy, n), 0.0f);
+}
+
 void ReLU::forward(const Tensor& x, Tensor& y, const PassContext&) {
   ensure_shape(y, Shape(x.shape().begin(), x.shape().end()));
   const std::size_t per_sample = shape_size(input_shape_);
   for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
-    const std::size_t n = (last - first) * per_sample;
-    xt::noalias(flat(y.data() + first * per_sample, n)) = xt::maximum(flat(x.data() + first * per_sample, n), 0.0f);
+    relu_values(x.data() + first * per_sample, y.data() + first * per_sample, (last - first) * per_sample);
   });
 }
 
@@ -21,8 +28,8 @@ void ReLU::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx
   ensure_shape(dx, Shape(x.shape().begin(), x.shape().end()));
   const std::size_t per_sample = shape_size(input_shape_);
   for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
-    const std::size_t n = (last - first) * per_sample, at = first * per_sample;
-    xt::noalias(flat(dx.data() + at, n)) = xt::where(flat(x.data() + at, n) > 0.0f, flat(dy.data() + at, n), 0.0f);
+    const std::size_t at = first * per_sample;
+    relu_gradient_values(x.data() + at, dy.data() + at, dx.data() + at, (last - first) * per_sample);
   });
 }
 

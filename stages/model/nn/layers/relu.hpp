@@ -3,6 +3,11 @@
 
 namespace nn {
 
+// The element-wise maths, shared with pool_before_relu: y = max(x, 0) (y may be x), and dx = dy where
+// `values` > 0 (ReLU's input or output: both are positive at the same places).
+void relu_values(const float* x, float* y, std::size_t n);
+void relu_gradient_values(const float* values, const float* dy, float* dx, std::size_t n);
+
 // max(x, 0), element by element.
 class ReLU : public Layer {
  public:
