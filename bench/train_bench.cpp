@@ -1,7 +1,7 @@
 // Steady-state speed of the LeNet model alone (no data pipeline), as PyTorch is measured with preloaded
-// tensors: training and inference images per second at batch 128, and the machine's SGEMM peak on the same
-// threads. Prints one JSON object.
-//   build/bench/train_bench [--threads N] [--train-batches N] [--repeats N]
+// tensors: training and inference images per second at batch 128 (or --batch N), and the machine's SGEMM peak on
+// the same threads. Prints one JSON object.
+//   build/bench/train_bench [--threads N] [--train-batches N] [--repeats N] [--batch N]
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
 #include <yaml-cpp/yaml.h>
@@ -64,13 +64,18 @@ double single_image_latency_ms(nn::Sequential& net) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 2, train_batches = 60, repeats = 3;
+  int threads = 2, train_batches = 60, repeats = 3, batch_size = 128;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const int value = std::atoi(argv[i + 1]);
     if (flag == "--threads") threads = value;
     else if (flag == "--train-batches") train_batches = value;
     else if (flag == "--repeats") repeats = value;
+    else if (flag == "--batch") batch_size = value;
+  }
+  if (batch_size < 1 || threads < 1) {
+    std::fprintf(stderr, "train_bench: --batch and --threads must be at least 1\n");
+    return 2;
   }
   nn::use_single_threaded_blas();
   oneapi::tbb::task_arena arena(threads);
@@ -82,7 +87,7 @@ int main(int argc, char** argv) {
     flops_per_image = 3.0 * net.forward_flops();  // the direct form's forward + backward (two products per layer)
     performed_per_image = net.training_flops();    // what the layers' algorithms compute
     nn::Sgd sgd({0.0, false, 0.0});
-    const std::size_t batch = 128;
+    const std::size_t batch = static_cast<std::size_t>(batch_size);
     nn::Tensor x = nn::Tensor::from_shape({batch, 28, 28, 1}), y = xt::zeros<float>({batch, std::size_t{10}}), probs, grad;
     std::mt19937_64 rng(3);
     for (auto& v : x) v = std::uniform_real_distribution<float>(0, 1)(rng);
@@ -99,7 +104,7 @@ int main(int argc, char** argv) {
       for (int i = 0; i < train_batches; ++i) train_step();
       train.push_back(static_cast<double>(train_batches * batch) / seconds_since(start));
       start = Clock::now();
-      const int infer_batches = 79;  // the 10,000-image test set
+      const int infer_batches = static_cast<int>((10000 + batch - 1) / batch);  // the 10,000-image test set
       for (int i = 0; i < infer_batches; ++i) nn::softmax_cross_entropy(net.forward(x, {false, 1}), y, probs, nullptr);
       infer.push_back(static_cast<double>(infer_batches * batch) / seconds_since(start));
     }
@@ -110,11 +115,11 @@ int main(int argc, char** argv) {
     latency_ms = single_image_latency_ms(net);
     peak = sgemm_peak(threads);
   });
-  std::printf("{\"threads\": %d, \"train_images_per_second\": %.1f, \"inference_images_per_second\": %.1f, "
+  std::printf("{\"threads\": %d, \"batch\": %d, \"train_images_per_second\": %.1f, \"inference_images_per_second\": %.1f, "
               "\"train_gflops\": %.2f, \"sgemm_peak_gflops\": %.2f, \"mflop_per_train_image\": %.2f, "
               "\"performed_train_gflops\": %.2f, \"performed_mflop_per_train_image\": %.2f, \"batch1_latency_ms\": %.4f, "
               "\"blas\": \"%s\"}\n",
-              threads, train_rate, infer_rate, train_rate * flops_per_image / 1e9, peak, flops_per_image / 1e6,
+              threads, batch_size, train_rate, infer_rate, train_rate * flops_per_image / 1e9, peak, flops_per_image / 1e6,
               train_rate * performed_per_image / 1e9, performed_per_image / 1e6, latency_ms,
               nn::blas_description().c_str());
   return 0;
