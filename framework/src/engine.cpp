@@ -306,12 +306,21 @@ void deliver(Processor& processor, const Message& m, PortEmitter& out, Processor
     return;
   }
   switch (m.kind) {
-    case Kind::Data:
-      for (const Payload& item : *m.items) {
-        ++count.items_in;
-        processor.consume(item, m.stream, out);
+    case Kind::Data: {
+      std::size_t consumed = 0;
+      const auto add = [&] { count.items_in += consumed; };
+      try {
+        for (const Payload& item : *m.items) {
+          ++consumed;
+          processor.consume(item, m.stream, out);
+        }
+      } catch (...) {
+        add();
+        throw;
       }
+      add();
       break;
+    }
     case Kind::EndOfEpoch:
       processor.on_stream_end(m.stream, m.epoch, out);
       if (++state.stream_ends[m.epoch] == expected_streams) {
@@ -385,22 +394,25 @@ class FlowGraph {
     transform_nodes_.push_back(std::make_unique<flow::function_node<Message, Message>>(
         g_, concurrency, [this, transform, node, count, hand_over](Message m) -> Message {
           if (m.kind != Kind::Data || errors_.failed()) return m;
+          std::size_t taken = 0, made = 0;
           try {
             BusyTimer timer(*count);
             Items out;
             out.reserve(m.items->size());
             auto& items = const_cast<Items&>(*m.items);  // made by make_chunk; written only when handed over
             for (Payload& item : items) {
-              ++count->items_in;
+              ++taken;
               out.push_back(hand_over ? transform->apply_moved(std::move(item), m.stream)
                                       : transform->apply(item, m.stream));
-              ++count->items_out;
+              ++made;
             }
             m.items = make_chunk(std::move(out));
           } catch (const std::exception& e) {
             errors_.record(node->name, describe_exception(e), g_);
             m.kind = Kind::Dropped;
           }
+          count->items_in += taken;
+          count->items_out += made;
           return m;
         }));
     inputs_[i] = transform_nodes_.back().get();

@@ -110,10 +110,7 @@ class PortEmitter final : public Emitter {
               std::vector<std::shared_ptr<const void>>& pending, StageCounters& counters)
       : ports_(ports), input_(input), next_seq_(next_seq), pending_(pending), counters_(counters) {}
 
-  void emit(Payload payload) override {
-    gathered_.push_back(std::move(payload));
-    ++counters_.items_out;
-  }
+  void emit(Payload payload) override { gathered_.push_back(std::move(payload)); }
 
   // A marker follows the data emitted before it.
   void send(Kind kind, bool interrupted) {
@@ -123,6 +120,7 @@ class PortEmitter final : public Emitter {
 
   void flush() {
     if (gathered_.empty()) return;
+    counters_.items_out += gathered_.size();
     put(Kind::Data, make_chunk(std::move(gathered_)), false);
     gathered_.clear();
   }

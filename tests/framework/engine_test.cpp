@@ -54,6 +54,31 @@ TEST(Engine, ParallelTransformReallyRunsConcurrently) {
   EXPECT_EQ(profile.stages[1].items_out, 2000u);
 }
 
+// Counts are added once per chunk (not per item, to keep threads off shared cache lines): every kind of stage must
+// still count every item, with chunks that do not divide the epoch and over several epochs.
+TEST(Engine, ProfileCountsEveryItemOfEveryStageKind) {
+  const char* yaml = R"(
+epochs: 3
+threads: 2
+chunk: 7
+stages:
+  src: {type: test_counter, count: 101}
+  take: {type: test_taker, inputs: [src]}
+  pairs: {type: test_pairs, inputs: [take]}
+  sink: {type: test_recorder, inputs: [pairs]}
+)";
+  auto p = build(yaml);
+  const auto profile = p.run(on_threads(2));
+  ASSERT_EQ(profile.stages.size(), 4u);
+  EXPECT_EQ(profile.stages[0].items_out, 303u);  // source
+  EXPECT_EQ(profile.stages[1].items_in, 303u);   // transform
+  EXPECT_EQ(profile.stages[1].items_out, 303u);
+  EXPECT_EQ(profile.stages[2].items_in, 303u);   // processor: 101 items an epoch in 50 pairs and a leftover
+  EXPECT_EQ(profile.stages[2].items_out, 153u);
+  EXPECT_EQ(profile.stages[3].items_in, 153u);   // sink
+  EXPECT_EQ(recorder(p).values.size(), 153u);
+}
+
 TEST(Engine, EpochMarkersAndStreamInterleavingAreDeterministic) {
   const char* yaml = R"(
 epochs: 2
