@@ -93,9 +93,7 @@ class NarrowGemm {
     Vector acc[R][J];
     for (int r = 0; r < R; ++r)
       for (int j = 0; j < J; ++j)
-        acc[r][j] = c.accumulate ? load_columns(out + r * c.row_stride + kLanes * j, columns_of(c, j))
-                    : c.bias     ? Vector::load_unaligned(c.bias + kLanes * j)
-                                 : Vector(0.0f);
+        acc[r][j] = c.bias && !c.accumulate ? Vector::load_unaligned(c.bias + kLanes * j) : Vector(0.0f);
     const float* row = b;
     for (std::size_t o = 0; o < lhs.outer_count; ++o)
       for (std::size_t i = 0; i < lhs.inner_count; ++i, row += bls) {
@@ -107,8 +105,15 @@ class NarrowGemm {
           for (int r = 0; r < R; ++r) acc[r][j] = multiply_add(coefficient[r], bj, acc[r][j]);
         }
       }
+    // Accumulating, the product is summed on its own and added to C once: a running total that took every term
+    // would round each one against its growing value (the Winograd kernel gradient, summed over all of a task's
+    // tiles in C, rounded 3x worse than the product's own sum).
     for (int r = 0; r < R; ++r)
-      for (int j = 0; j < J; ++j) store_columns(acc[r][j], out + r * c.row_stride + kLanes * j, columns_of(c, j));
+      for (int j = 0; j < J; ++j) {
+        float* to = out + r * c.row_stride + kLanes * j;
+        const std::size_t n = columns_of(c, j);
+        store_columns(c.accumulate ? load_columns(to, n) + acc[r][j] : acc[r][j], to, n);
+      }
   }
 
   // How many of register j's columns C has (0 to lanes).
