@@ -9,6 +9,8 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xtensor.hpp>
 
+#include "pipeline/payload_memory.hpp"
+
 namespace stages {
 
 // The label of a sample that has none (images to predict): its target is all zeros, so it adds nothing to the loss,
@@ -31,6 +33,12 @@ struct ImageSample {
   std::size_t size() const { return static_cast<std::size_t>(rows) * cols * channels; }
 };
 
+// A sample's float values: an xtensor whose buffer comes from the engine's payload memory (made on one thread,
+// freed on another). Anything xtensor assigns to it works, e.g. `sample.x = xt::zeros<float>({28, 28, 1})`;
+// SampleTensor<N>::from_shape makes one without a copy.
+template <std::size_t N>
+using SampleTensor = xt::xtensor<float, N, xt::layout_type::row_major, pipeline::PayloadAllocator<float>>;
+
 // "tensor": float image in NHWC order without the N (height, width, channels), as Keras lays it out.
 // "labeled_tensor": the same with a target vector (e.g. one-hot).
 struct TensorSample {
@@ -38,8 +46,8 @@ struct TensorSample {
   int epoch = 0;
   std::int64_t epoch_size = 0;
   int label = 0;
-  xt::xtensor<float, 3> x;
-  xt::xtensor<float, 1> target;  // empty for "tensor"
+  SampleTensor<3> x;
+  SampleTensor<1> target;  // empty for "tensor"
   std::shared_ptr<const SampleNames> names;
 };
 

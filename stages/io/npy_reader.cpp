@@ -51,7 +51,7 @@ std::optional<pipeline::Payload> NpyReader::next() {
   s.epoch = epoch_;
   s.epoch_size = static_cast<std::int64_t>(count_);
   s.label = labels_.empty() ? kUnlabeled : labels_[*i];
-  s.x = xt::xtensor<float, 3>::from_shape({h, w, c});
+  s.x = SampleTensor<3>::from_shape({h, w, c});
   float* out = s.x.data();
   if (images_.is_uint8()) {
     const std::uint8_t* in = images_.bytes.data() + static_cast<std::size_t>(*i) * n;

@@ -28,7 +28,7 @@ pipeline::Payload OneHotTransform::with_target(TensorSample out, std::string_vie
     throw std::runtime_error("sample " + std::to_string(out.index) + " of stream '" + std::string(stream) +
                              "' has label " + std::to_string(out.label) + ", outside 0.." +
                              std::to_string(classes_ - 1));
-  out.target = xt::xtensor<float, 1>::from_shape({static_cast<std::size_t>(classes_)});
+  out.target = SampleTensor<1>::from_shape({static_cast<std::size_t>(classes_)});
   out.target.fill(off_value_);
   out.target(static_cast<std::size_t>(out.label)) = on_value_;
   return pipeline::Payload::of(std::move(out));

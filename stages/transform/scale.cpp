@@ -25,7 +25,7 @@ pipeline::Payload ScaleTransform::apply(const pipeline::Payload& input, std::str
   out.epoch_size = image.epoch_size;
   out.label = image.label;
   out.names = image.names;
-  out.x = xt::xtensor<float, 3>::from_shape({image.rows, image.cols, image.channels});
+  out.x = SampleTensor<3>::from_shape({image.rows, image.cols, image.channels});
   const float a = factor_ / std_, b = -mean_ / std_;
   const std::size_t n = image.size();
   const auto pixels = xt::adapt(image.pixels(), n, xt::no_ownership(), std::array<std::size_t, 1>{n});

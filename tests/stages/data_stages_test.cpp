@@ -116,7 +116,7 @@ TEST(OneHot, HandedOverItKeepsTheImageAndGivesWhatApplyGives) {
   TensorSample s;
   s.label = 1;
   s.index = 5;
-  s.x = xt::xtensor<float, 3>({2, 2, 1}, 0.25f);
+  s.x = xt::xtensor<float, 3>({2, 2, 1}, 0.25f);  // any xtensor assigns to a sample's tensor
   const auto shared = hot.apply(pipeline::Payload::of(s), "train").get<TensorSample>();
   pipeline::Payload input = pipeline::Payload::of(s);
   const float* pixels = input.get<TensorSample>().x.data();

@@ -5,6 +5,8 @@
 #include <string>
 #include <typeinfo>
 
+#include "pipeline/payload_memory.hpp"
+
 namespace pipeline {
 
 std::string demangle(const std::type_info& type);
@@ -15,7 +17,7 @@ class Payload {
 
   template <class T>
   static Payload of(T value) {
-    Payload made(std::shared_ptr<const T>(std::make_shared<T>(std::move(value))));
+    Payload made(std::shared_ptr<const T>(std::allocate_shared<T>(PayloadAllocator<T>(), std::move(value))));
     made.takeable_ = true;  // a value of its own, not const: take() may move from it
     return made;
   }
