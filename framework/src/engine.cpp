@@ -26,7 +26,9 @@
 #include "pipeline/pipeline.hpp"
 
 namespace pipeline {
-
+#ifndef PF_AHEAD
+#define PF_AHEAD 8
+#endif
 using namespace engine;
 
 namespace {
@@ -400,7 +402,10 @@ class FlowGraph {
             Items out;
             out.reserve(m.items->size());
             auto& items = const_cast<Items&>(*m.items);  // made by make_chunk; written only when handed over
-            for (Payload& item : items) {
+            for (std::size_t k = 0; k < items.size() && k < kPrefetchDistance; ++k) transform->prefetch(items[k]);
+            for (std::size_t k = 0; k < items.size(); ++k) {
+              Payload& item = items[k];
+              if (k + kPrefetchDistance < items.size()) transform->prefetch(items[k + kPrefetchDistance]);
               ++taken;
               out.push_back(hand_over ? transform->apply_moved(std::move(item), m.stream)
                                       : transform->apply(item, m.stream));

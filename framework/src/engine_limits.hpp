@@ -10,6 +10,10 @@ inline constexpr std::size_t kMaxOrderSlots = 8;
 }  // namespace pipeline
 
 namespace pipeline::engine {
+// How many items ahead of apply() a transform is asked to prefetch (Transform::prefetch): far enough for memory to
+// answer, near enough that what arrives is still in cache (4 and 8 measured alike; bench/README.md section 10).
+inline constexpr std::size_t kPrefetchDistance = 4;
+
 // Items per chunk a source's data travels in (engine_messages.hpp): the config's `chunk` (default 64, which makes
 // the graph's per-message cost small beside the stages' own: bench/engine_bench), but at most an eighth of the
 // buffer, so that several chunks are in flight to spread over the threads.

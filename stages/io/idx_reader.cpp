@@ -151,7 +151,6 @@ std::optional<pipeline::Payload> IdxReader::next() {
   const std::optional<std::uint32_t> next = order_.next();
   if (!next) return std::nullopt;
   const std::uint32_t i = *next;
-  prefetch_ahead();
   ImageSample s;
   s.index = i;
   s.epoch = epoch_;
@@ -163,18 +162,6 @@ std::optional<pipeline::Payload> IdxReader::next() {
   s.storage = data_.pixels;
   s.offset = static_cast<std::size_t>(i) * data_.rows * data_.cols;
   return pipeline::Payload::of(std::move(s));
-}
-
-// A shuffled epoch reads the images in random order: the transforms downstream would wait for memory on every
-// image (scale ran 3x slower shuffled than in file order, bench/README.md section 10), so the pixels of the image a
-// few chunks ahead are asked for now.
-void IdxReader::prefetch_ahead() const {
-  constexpr std::size_t kDistance = 96, kCacheLine = 64;
-  const std::optional<std::uint32_t> later = order_.ahead(kDistance);
-  if (!later) return;
-  const std::size_t size = static_cast<std::size_t>(data_.rows) * data_.cols;
-  const std::uint8_t* pixels = data_.pixels->data() + static_cast<std::size_t>(*later) * size;
-  for (std::size_t line = 0; line < size; line += kCacheLine) __builtin_prefetch(pixels + line);
 }
 
 static pipeline::StageSpec idx_reader_spec() {

@@ -39,7 +39,6 @@ class IdxReader : public pipeline::Source {
 
  private:
   void load(const pipeline::RunContext& context);
-  void prefetch_ahead() const;
 
   std::vector<IdxFilePair> files_;
   std::string split_, shard_;

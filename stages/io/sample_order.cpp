@@ -39,10 +39,4 @@ std::optional<std::uint32_t> SampleOrder::next() {
   return i;
 }
 
-std::optional<std::uint32_t> SampleOrder::ahead(std::size_t distance) const {
-  const std::size_t at = position_ + (distance - 1) * step_;
-  if (distance == 0 || at >= order_.size()) return std::nullopt;
-  return order_[at];
-}
-
 }  // namespace stages

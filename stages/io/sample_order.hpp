@@ -16,8 +16,6 @@ class SampleOrder {
   void start_epoch(int epoch);
   // The next sample's index, or nothing at the epoch's end.
   std::optional<std::uint32_t> next();
-  // The index `distance` samples after the one next() returned last, if the epoch has one (to prefetch it).
-  std::optional<std::uint32_t> ahead(std::size_t distance) const;
 
  private:
   std::vector<std::uint32_t> order_;

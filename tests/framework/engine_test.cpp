@@ -292,3 +292,34 @@ stages:
     ASSERT_EQ(recorder(beside).values[static_cast<std::size_t>(i)], i + 1);
   }
 }
+
+TEST(Engine, TransformsAreAskedToPrefetchItemsAheadOfApplyingThem) {
+  auto p = build(R"(
+threads: 2
+chunk: 16
+stages:
+  src: {type: test_counter, count: 100}
+  log: {type: test_prefetch_log, inputs: [src]}
+  sink: {type: test_recorder, inputs: [log]}
+)");
+  test_stages::take_call_log();
+  p.run();
+  const auto calls = test_stages::take_call_log();  // the transform is serial: one chunk at a time, in order
+  std::vector<int> prefetched_at(100, -1), applied_at(100, -1);
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    auto& at = calls[i].kind == 'p' ? prefetched_at : applied_at;
+    const auto v = static_cast<std::size_t>(calls[i].value);
+    ASSERT_EQ(at[v], -1) << calls[i].kind << " twice for item " << v;
+    at[v] = static_cast<int>(i);
+  }
+  int well_ahead = 0;  // hinted before the previous item was applied
+  for (std::size_t v = 0; v < 100; ++v) {
+    ASSERT_GE(prefetched_at[v], 0) << "item " << v << " was never prefetched";
+    EXPECT_LT(prefetched_at[v], applied_at[v]) << "item " << v;
+    if (v > 0 && prefetched_at[v] < applied_at[v - 1]) ++well_ahead;
+  }
+  EXPECT_GE(well_ahead, 90);
+  std::vector<int> expected(100);
+  for (int v = 0; v < 100; ++v) expected[static_cast<std::size_t>(v)] = v;
+  EXPECT_EQ(recorder(p).values, expected);
+}

@@ -129,6 +129,17 @@ TEST(OneHot, HandedOverItKeepsTheImageAndGivesWhatApplyGives) {
   EXPECT_EQ(out.index, 5);
 }
 
+TEST(Scale, PrefetchIsOnlyAHint) {
+  // The engine hints every input before applying it; a payload of another kind (never wired to scale, as port
+  // types are checked) is ignored rather than an error, and a hint changes nothing.
+  stages::ScaleTransform scale(params_for("scale", ""));
+  const auto input = pipeline::Payload::of(image({255, 0, 51}, 1, 3));
+  EXPECT_NO_THROW(scale.prefetch(input));
+  EXPECT_NO_THROW(scale.prefetch(pipeline::Payload::of(3.5)));
+  const auto out = scale.apply(input, "train").get<TensorSample>();
+  EXPECT_FLOAT_EQ(out.x(0, 2, 0), 0.2f);
+}
+
 TEST(Scale, NonPositiveStdIsAConfigError) {
   EXPECT_THROW(stages::ScaleTransform(params_for("scale", "{std: 0}")), pipeline::ConfigError);
 }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "pipeline/registry.hpp"
 
@@ -22,6 +23,19 @@ static void note_live() {
 Tracked::Tracked(int v) : value(v) { note_live(); }
 Tracked::Tracked(const Tracked& other) : value(other.value) { note_live(); }
 Tracked::~Tracked() { --live_items; }
+
+static std::mutex call_log_mutex;
+static std::vector<LoggedCall> call_log;
+
+std::vector<LoggedCall> take_call_log() {
+  std::lock_guard<std::mutex> lock(call_log_mutex);
+  return std::exchange(call_log, {});
+}
+
+static void log_call(char kind, int value) {
+  std::lock_guard<std::mutex> lock(call_log_mutex);
+  call_log.push_back({kind, value});
+}
 
 void reset_counters() {
   live_items = 0;
@@ -84,6 +98,16 @@ class Taker : public Transform {
   }
 };
 
+// Passes its input on, logging each prefetch hint and each apply (take_call_log).
+class PrefetchLog : public Transform {
+ public:
+  Payload apply(const Payload& input, std::string_view) const override {
+    log_call('a', input.get<Tracked>().value);
+    return input;
+  }
+  void prefetch(const Payload& input) const override { log_call('p', input.get<Tracked>().value); }
+};
+
 // Emits the sum of each pair of inputs (a stand-in for a batcher); an odd one out is flushed at stream end.
 class Pairs : public Processor {
  public:
@@ -139,6 +163,17 @@ StageSpec taker_spec() {
   s.input = "int";
   s.output = "int";
   s.create = [](const Params&) { return std::make_unique<Taker>(); };
+  return s;
+}
+
+StageSpec prefetch_log_spec() {
+  StageSpec s;
+  s.type = "test_prefetch_log";
+  s.summary = "test transform: passes its input on, logging prefetch hints and applies";
+  s.kind = StageKind::Transform;
+  s.input = "int";
+  s.output = "int";
+  s.create = [](const Params&) { return std::make_unique<PrefetchLog>(); };
   return s;
 }
 
@@ -244,6 +279,7 @@ PIPELINE_REGISTER_STAGE(test_stages::counter_spec())
 PIPELINE_REGISTER_STAGE(test_stages::jitter_spec())
 PIPELINE_REGISTER_STAGE(test_stages::pairs_spec())
 PIPELINE_REGISTER_STAGE(test_stages::taker_spec())
+PIPELINE_REGISTER_STAGE(test_stages::prefetch_log_spec())
 PIPELINE_REGISTER_STAGE(test_stages::recorder_spec())
 PIPELINE_REGISTER_STAGE(test_stages::text_source_spec())
 PIPELINE_REGISTER_STAGE(test_stages::summer_spec())

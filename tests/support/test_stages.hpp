@@ -23,6 +23,12 @@ extern std::atomic<int> max_live_items;
 extern std::atomic<int> shared_inputs;
 extern std::atomic<int> handed_over_inputs;
 void reset_counters();
+// What test_prefetch_log was asked, in order: 'p' for prefetch(value), 'a' for apply(value).
+struct LoggedCall {
+  char kind;
+  int value;
+};
+std::vector<LoggedCall> take_call_log();
 
 // Events a recorder saw, in order: "d:<stream>:<value>", "end:<stream>:<epoch>", "epoch:<e>", "finish[:interrupted]".
 class Recorder : public pipeline::Processor {
