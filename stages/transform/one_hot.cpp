@@ -12,26 +12,31 @@ OneHotTransform::OneHotTransform(const pipeline::Params& p) : classes_(static_ca
 }
 
 pipeline::Payload OneHotTransform::apply(const pipeline::Payload& input, std::string_view stream) const {
-  return with_target(input.get<TensorSample>(), stream);
+  TensorSample out = input.get<TensorSample>();
+  set_target(out, stream);
+  return pipeline::Payload::of(std::move(out));
 }
 
 pipeline::Payload OneHotTransform::apply_moved(pipeline::Payload&& input, std::string_view stream) const {
-  return with_target(std::move(input).take<TensorSample>(), stream);
+  if (auto* sample = input.edit<TensorSample>()) {
+    set_target(*sample, stream);
+    return std::move(input);
+  }
+  return apply(input, stream);
 }
 
-pipeline::Payload OneHotTransform::with_target(TensorSample out, std::string_view stream) const {
-  if (out.label == kUnlabeled) {  // nothing to learn from or score: a zero target
-    out.target = xt::zeros<float>({static_cast<std::size_t>(classes_)});
-    return pipeline::Payload::of(std::move(out));
+void OneHotTransform::set_target(TensorSample& sample, std::string_view stream) const {
+  if (sample.label == kUnlabeled) {  // nothing to learn from or score: a zero target
+    sample.target = xt::zeros<float>({static_cast<std::size_t>(classes_)});
+    return;
   }
-  if (out.label < 0 || out.label >= classes_)
-    throw std::runtime_error("sample " + std::to_string(out.index) + " of stream '" + std::string(stream) +
-                             "' has label " + std::to_string(out.label) + ", outside 0.." +
+  if (sample.label < 0 || sample.label >= classes_)
+    throw std::runtime_error("sample " + std::to_string(sample.index) + " of stream '" + std::string(stream) +
+                             "' has label " + std::to_string(sample.label) + ", outside 0.." +
                              std::to_string(classes_ - 1));
-  out.target = SampleTensor<1>::from_shape({static_cast<std::size_t>(classes_)});
-  out.target.fill(off_value_);
-  out.target(static_cast<std::size_t>(out.label)) = on_value_;
-  return pipeline::Payload::of(std::move(out));
+  sample.target = SampleTensor<1>::from_shape({static_cast<std::size_t>(classes_)});
+  sample.target.fill(off_value_);
+  sample.target(static_cast<std::size_t>(sample.label)) = on_value_;
 }
 
 static pipeline::StageSpec one_hot_spec() {

@@ -38,6 +38,21 @@ TEST(Payload, TakeCopiesAValueItWasGivenAsConst) {
   EXPECT_NE(taken.data(), storage);
 }
 
+TEST(Payload, EditGivesTheValueOnlyToItsSoleOwner) {
+  Payload only = Payload::of(Values{1, 2});
+  Values* value = only.edit<Values>();
+  ASSERT_NE(value, nullptr);
+  value->push_back(3);
+  EXPECT_EQ(only.get<Values>(), (Values{1, 2, 3}));
+  EXPECT_EQ(only.edit<double>(), nullptr);  // another type
+  const Payload other = only;
+  EXPECT_EQ(only.edit<Values>(), nullptr);  // shared: the other holder must not see a change
+  auto kept = std::make_shared<const Values>(Values{6});
+  Payload wrapped{std::shared_ptr<const Values>(kept)};
+  kept.reset();
+  EXPECT_EQ(wrapped.edit<Values>(), nullptr);  // given as const
+}
+
 TEST(Payload, TakeOfTheWrongTypeNamesBothTypes) {
   Payload p = Payload::of(Values{1});
   try {

@@ -119,14 +119,22 @@ TEST(OneHot, HandedOverItKeepsTheImageAndGivesWhatApplyGives) {
   s.x = xt::xtensor<float, 3>({2, 2, 1}, 0.25f);  // any xtensor assigns to a sample's tensor
   const auto shared = hot.apply(pipeline::Payload::of(s), "train").get<TensorSample>();
   pipeline::Payload input = pipeline::Payload::of(s);
-  const float* pixels = input.get<TensorSample>().x.data();
+  const TensorSample* sample = &input.get<TensorSample>();
+  const float* pixels = sample->x.data();
   const pipeline::Payload moved = hot.apply_moved(std::move(input), "train");
   const auto& out = moved.get<TensorSample>();
+  EXPECT_EQ(&out, sample);          // edited in place: no new payload
   EXPECT_EQ(out.x.data(), pixels);  // not copied
   EXPECT_EQ(out.x, shared.x);
   EXPECT_EQ(out.target, shared.target);
   EXPECT_EQ(out.label, 1);
   EXPECT_EQ(out.index, 5);
+  // Handed a payload someone else still holds, it leaves theirs alone.
+  pipeline::Payload held = pipeline::Payload::of(s);
+  const pipeline::Payload other_holder = held;
+  const pipeline::Payload made = hot.apply_moved(std::move(held), "train");
+  EXPECT_EQ(other_holder.get<TensorSample>().target.size(), 0u);
+  EXPECT_EQ(made.get<TensorSample>().target, shared.target);
 }
 
 TEST(Scale, PrefetchIsOnlyAHint) {

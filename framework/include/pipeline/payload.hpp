@@ -40,6 +40,15 @@ class Payload {
     return *static_cast<const T*>(value_.get());
   }
 
+  // The value itself, to change in place, when this payload is its only holder (made by of(), shared with no other
+  // payload); null otherwise. A transform handed its input (Transform::apply_moved) can edit it and pass the same
+  // payload on: no copy and no new allocation.
+  template <class T>
+  T* edit() & {
+    if (!takeable_ || !holds<T>() || value_.use_count() != 1) return nullptr;
+    return const_cast<T*>(static_cast<const T*>(value_.get()));
+  }
+
   // The value, moved out when this payload is its only holder (made by of(), shared with no other payload), else
   // copied: a transform handed its input (Transform::apply_moved) edits it without a copy. Empties the payload.
   template <class T>
