@@ -139,6 +139,7 @@ void IdxReader::load(const pipeline::RunContext& context) {
 void IdxReader::prepare(const pipeline::RunContext& context) {
   seed_ = mix_seed(context.seed, hash_name(split_));
   load(context);
+  pixels_for_samples_.reset(data_.pixels);
   order_.reset(data_.count, seed_, shuffle_, first_, step_);
 }
 
@@ -159,7 +160,7 @@ std::optional<pipeline::Payload> IdxReader::next() {
   s.rows = data_.rows;
   s.cols = data_.cols;
   s.channels = 1;
-  s.storage = data_.pixels;
+  s.storage = pixels_for_samples_.next();
   s.offset = static_cast<std::size_t>(i) * data_.rows * data_.cols;
   return pipeline::Payload::of(std::move(s));
 }

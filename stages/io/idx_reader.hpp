@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/samples.hpp"
+#include "common/shared_by_groups.hpp"
 #include "io/sample_order.hpp"
 #include "pipeline/params.hpp"
 #include "pipeline/stage.hpp"
@@ -48,6 +49,7 @@ class IdxReader : public pipeline::Source {
   std::uint64_t seed_ = 0;
   int epoch_ = 0;
   LabeledImages data_;
+  SharedByGroups<std::vector<std::uint8_t>> pixels_for_samples_;
   SampleOrder order_;
   // mpirun -np N: this rank sends positions first, first + step... of the epoch's order (every N-th sample when
   // the ranks share the samples, all of its own when they share the files).

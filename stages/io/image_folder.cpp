@@ -141,6 +141,8 @@ void ImageFolder::prepare(const pipeline::RunContext& context) {
   scan();
   if (context.rank() == 0) std::cout << "image_folder:" << summary().substr(1);
   load();
+  pixels_for_samples_.reset(pixels_);
+  names_for_samples_.reset(names_);
   order_.reset(labels_.size(), mix_seed(context.seed, hash_name(split_)), shuffle_,
                static_cast<std::size_t>(context.rank()), static_cast<std::size_t>(context.ranks()));
 }
@@ -161,9 +163,9 @@ std::optional<pipeline::Payload> ImageFolder::next() {
   s.rows = rows_;
   s.cols = cols_;
   s.channels = static_cast<std::uint32_t>(channels_);
-  s.storage = pixels_;
+  s.storage = pixels_for_samples_.next();
   s.offset = static_cast<std::size_t>(*i) * rows_ * cols_ * static_cast<std::size_t>(channels_);
-  s.names = names_;
+  s.names = names_for_samples_.next();
   return pipeline::Payload::of(std::move(s));
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/samples.hpp"
+#include "common/shared_by_groups.hpp"
 #include "io/sample_order.hpp"
 #include "pipeline/params.hpp"
 #include "pipeline/stage.hpp"
@@ -49,6 +50,8 @@ class ImageFolder : public pipeline::Source {
   std::shared_ptr<const std::vector<std::uint8_t>> pixels_;
   std::vector<int> labels_;
   std::shared_ptr<const SampleNames> names_;
+  SharedByGroups<std::vector<std::uint8_t>> pixels_for_samples_;
+  SharedByGroups<SampleNames> names_for_samples_;
   int epoch_ = 0;
   SampleOrder order_;
 };
