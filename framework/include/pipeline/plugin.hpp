@@ -19,10 +19,11 @@
 #include "pipeline/sdk_version.hpp"
 
 // The plugin interface: bumped whenever a type a plugin shares with the framework changes its layout or meaning
-// (2: Payload::take and Transform::apply_moved).
+// (2: Payload::take and Transform::apply_moved; 3: Transform::prefetch, and payloads and sample tensors in payload
+// memory, which a plugin built before would free with the wrong allocator).
 // (Overridable only so that the tests can build a plugin "for another version".)
 #ifndef PIPELINE_PLUGIN_INTERFACE
-#define PIPELINE_PLUGIN_INTERFACE 2
+#define PIPELINE_PLUGIN_INTERFACE 3
 #endif
 
 namespace pipeline {
