@@ -26,9 +26,7 @@
 #include "pipeline/pipeline.hpp"
 
 namespace pipeline {
-#ifndef PF_AHEAD
-#define PF_AHEAD 8
-#endif
+
 using namespace engine;
 
 namespace {

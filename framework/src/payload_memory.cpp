@@ -1,6 +1,8 @@
 #include "pipeline/payload_memory.hpp"
 
+#include <cstddef>
 #include <cstdlib>
+#include <limits>
 #include <new>
 
 #ifdef PIPELINE_SCALABLE_PAYLOADS
@@ -32,6 +34,8 @@ rml::MemoryPool* payload_pool() {
 #endif
 
 void* allocate_payload_memory(std::size_t bytes) {
+  // More than any object may be (std::allocator's limit): refused here alike in every build (ASan would abort).
+  if (bytes > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max())) throw std::bad_array_new_length();
   if (bytes == 0) bytes = 1;
 #ifdef PIPELINE_SCALABLE_PAYLOADS
   void* block = rml::pool_malloc(payload_pool(), bytes);

@@ -66,6 +66,7 @@ TEST(PayloadMemory, BlocksMadeOnOneThreadAndFreedOnAnotherStayIntact) {
 
 TEST(PayloadMemory, AnImpossibleSizeIsAnOutOfMemoryError) {
   EXPECT_THROW(pipeline::allocate_payload_memory(std::numeric_limits<std::size_t>::max() - 64), std::bad_alloc);
+  EXPECT_THROW(pipeline::allocate_payload_memory(std::numeric_limits<std::size_t>::max() / 2 + 1), std::bad_alloc);
   pipeline::PayloadAllocator<double> doubles;
   EXPECT_THROW(doubles.allocate(std::numeric_limits<std::size_t>::max() / 4), std::bad_array_new_length);
   void* empty = pipeline::allocate_payload_memory(0);  // a valid block of its own

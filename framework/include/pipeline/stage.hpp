@@ -81,8 +81,9 @@ class Source : public Stage {
 class Transform : public Stage {
  public:
   virtual Payload apply(const Payload& input, std::string_view stream) const = 0;
-  // The same, called instead when no other stage sees this input: a transform that edits its input can take
-  // it (std::move(input).take<T>()) rather than copy it. Must give what apply() gives.
+  // The same, called instead when no other stage sees this input: a transform that edits its input can change
+  // it in place (input.edit<T>(), then return the input) or take it (std::move(input).take<T>()) rather than copy
+  // it. Must give what apply() gives.
   virtual Payload apply_moved(Payload&& input, std::string_view stream) const { return apply(input, stream); }
   // A hint, called a few items before apply() gets this input: start loading what apply() will read from memory
   // (e.g. __builtin_prefetch over an image's pixels) so that it is in this core's cache by then. Must not throw
