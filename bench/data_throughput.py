@@ -7,6 +7,7 @@ so that a shared machine's load hits all alike; prints each round and the median
 longer run.
 
   /usr/bin/python3 bench/data_throughput.py [--rounds 5] [--epochs 20] [--threads 2] [--data ../shared/data/mnist]
+      [--config configs/mnist_data_only.yaml]
       [LABEL=BINARY ...]        (default: ours=build/pipeline; e.g. old=/tmp/old/pipeline new=build/pipeline)
 """
 import argparse
@@ -20,11 +21,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLES_PER_EPOCH = 70000
 
 
-def run(binary, epochs, threads, data):
+def run(binary, config, epochs, threads, data):
     """Wall seconds and CPU seconds (user + system) of one run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([binary, "run", os.path.join(ROOT, "configs/mnist_data_only.yaml"), "--set", f"epochs={epochs}",
+    subprocess.run([binary, "run", config, "--set", f"epochs={epochs}",
                     "--threads", str(threads), "--set", f"vars.data_dir={data}"],
                    check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
     wall = time.perf_counter() - start
@@ -38,14 +39,16 @@ def main():
     p.add_argument("--epochs", type=int, default=20, help="steady epochs measured (beyond the first 2)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--data", default=os.path.join(ROOT, "data/mnist"))
+    p.add_argument("--config", default=os.path.join(ROOT, "configs/mnist_data_only.yaml"),
+                   help="a data-only config (70,000 samples an epoch; e.g. with augment added)")
     p.add_argument("binaries", nargs="*", default=["ours=build/pipeline"])
     args = p.parse_args()
     builds = [b.split("=", 1) if "=" in b else (b, b) for b in args.binaries]
     rates = {label: [] for label, _ in builds}
     for r in range(args.rounds):
         for label, binary in builds:
-            short, _ = run(binary, 2, args.threads, args.data)
-            long, cpu = run(binary, 2 + args.epochs, args.threads, args.data)
+            short, _ = run(binary, args.config, 2, args.threads, args.data)
+            long, cpu = run(binary, args.config, 2 + args.epochs, args.threads, args.data)
             rate = args.epochs * SAMPLES_PER_EPOCH / (long - short)
             rates[label].append(rate)
             print(f"round {r + 1} {label}: {rate / 1e6:.3f} M samples/s ({long:.2f} s wall, {cpu:.2f} s CPU for "
