@@ -1,6 +1,7 @@
 #include "pipeline/payload_memory.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <new>
