@@ -50,6 +50,39 @@ void winograd_conv2_product(benchmark::State& state, const Kernels* k) {
       benchmark::Counter(2.0 * 24 * 20 * 50, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
+// conv2's whole Winograd passes over one task's slice (8 images 14x14x20 → 50 filters, 'same'), each build with
+// its own padding: the products, the transforms and their memory traffic together.
+struct Conv2Slice {
+  static constexpr std::size_t kSamples = 8, kSide = 14, kChannels = 20, kFilters = 50;
+  nn::simd::WinogradPlan plan;
+  nn::AlignedFloats x, dy, y, dx, u, ut, du, bias, memory;
+  nn::simd::WinogradScratch scratch;
+  explicit Conv2Slice(const Kernels* k)
+      : plan{kSide, kSide, kChannels, kFilters, kSide, kSide, 2, 2, kSide / 2, kSide / 2,
+             nn::simd::round_up(kChannels, k->lanes), nn::simd::round_up(kFilters, k->lanes)},
+        x(random_floats(kSamples * kSide * kSide * kChannels)), dy(random_floats(kSamples * kSide * kSide * kFilters)),
+        y(dy.size()), dx(x.size()), u(random_floats(36 * kChannels * plan.k_pad)),
+        ut(random_floats(36 * kFilters * plan.c_pad)), du(u.size()), bias(random_floats(plan.k_pad)),
+        memory(nn::simd::winograd_scratch_floats(plan)), scratch(nn::simd::winograd_scratch(plan, memory.data())) {}
+};
+
+void winograd_conv2_forward_slice(benchmark::State& state, const Kernels* k) {
+  Conv2Slice s(k);
+  for (auto _ : state) {
+    k->winograd_forward(s.plan, s.x.data(), Conv2Slice::kSamples, s.u.data(), s.bias.data(), s.y.data(), s.scratch);
+    benchmark::DoNotOptimize(s.y.data());
+  }
+}
+
+void winograd_conv2_backward_slice(benchmark::State& state, const Kernels* k) {
+  Conv2Slice s(k);
+  for (auto _ : state) {
+    k->winograd_backward(s.plan, s.x.data(), s.dy.data(), Conv2Slice::kSamples, s.ut.data(), s.du.data(),
+                         s.dx.data(), s.scratch);
+    benchmark::DoNotOptimize(s.dx.data());
+  }
+}
+
 void pool1_image(benchmark::State& state, const Kernels* k) {
   const auto x = random_floats(28 * 28 * 20);
   nn::AlignedFloats y(14 * 14 * 20), winner(y.size()), dx(x.size());
@@ -65,6 +98,8 @@ const bool registered = [] {
     const std::string name = k->name;
     benchmark::RegisterBenchmark(("direct_conv1_row/" + name).c_str(), direct_conv1_row, k);
     benchmark::RegisterBenchmark(("winograd_conv2_product/" + name).c_str(), winograd_conv2_product, k);
+    benchmark::RegisterBenchmark(("winograd_conv2_forward_slice/" + name).c_str(), winograd_conv2_forward_slice, k);
+    benchmark::RegisterBenchmark(("winograd_conv2_backward_slice/" + name).c_str(), winograd_conv2_backward_slice, k);
     benchmark::RegisterBenchmark(("pool1_image/" + name).c_str(), pool1_image, k);
   }
   return true;

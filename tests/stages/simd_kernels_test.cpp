@@ -2,7 +2,9 @@
 // AVX2 copies agreeing bit for bit (the same sums in the same order, fused alike), and the PIPELINE_SIMD choice.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "model/nn/aligned.hpp"
@@ -107,6 +109,37 @@ TEST(SimdKernels, TheChosenBuildIsRunnableAndNamed) {
   const char* forced = std::getenv("PIPELINE_SIMD");
   EXPECT_EQ(std::string(chosen.name), forced && *forced ? std::string(forced) : std::string(runnable.front()->name));
   EXPECT_EQ(nn::simd::kernel_names({&chosen}), chosen.name);
+}
+
+std::vector<std::string> names_of(const std::vector<const Kernels*>& builds) {
+  std::vector<std::string> names;
+  for (const Kernels* k : builds) names.emplace_back(k->name);
+  return names;
+}
+
+// Stand-ins with only a name: the rule orders builds by name, whatever this CPU runs.
+TEST(SimdKernels, CpusThatSplit512BitOperationsPreferAvx2ToAvx512) {
+  const Kernels avx512{"avx512", 16, nullptr, nullptr, nullptr, nullptr, nullptr},
+      avx2{"avx2", 8, nullptr, nullptr, nullptr, nullptr, nullptr},
+      sse2{"sse2", 4, nullptr, nullptr, nullptr, nullptr, nullptr};
+  using List = std::vector<std::string>;
+  EXPECT_EQ(names_of(nn::simd::prefer_256_bit_vectors({&avx512, &avx2, &sse2})), (List{"avx2", "avx512", "sse2"}));
+  EXPECT_EQ(names_of(nn::simd::prefer_256_bit_vectors({&avx2, &sse2})), (List{"avx2", "sse2"}));
+  EXPECT_EQ(names_of(nn::simd::prefer_256_bit_vectors({&avx512, &sse2})), (List{"avx512", "sse2"}))
+      << "without an avx2 build there is nothing to prefer";
+  EXPECT_EQ(names_of(nn::simd::prefer_256_bit_vectors({&avx2, &avx512, &sse2})), (List{"avx2", "avx512", "sse2"}));
+}
+
+// On this CPU: Zen 4 (AMD family 19h) runs avx2 first when it runs both, any other CPU its widest build.
+TEST(SimdKernels, TheDefaultBuildFollowsTheCpu) {
+  const auto runnable = names_of(nn::simd::runnable_kernels());
+  const bool both = std::count(runnable.begin(), runnable.end(), "avx512") == 1 &&
+                    std::count(runnable.begin(), runnable.end(), "avx2") == 1;
+  if (!both) GTEST_SKIP() << "this CPU does not run both the avx512 and the avx2 kernels";
+#if defined(__x86_64__)
+  EXPECT_EQ(runnable.front(), __builtin_cpu_is("amdfam19h") ? "avx2" : "avx512");
+#endif
+  EXPECT_EQ(runnable.back(), "sse2");
 }
 
 }  // namespace

@@ -67,10 +67,13 @@ std::size_t winograd_scratch_floats(const WinogradPlan& plan);
 WinogradScratch winograd_scratch(const WinogradPlan& plan, float* memory);
 inline std::size_t round_up(std::size_t n, std::size_t lanes) { return (n + lanes - 1) / lanes * lanes; }
 
-// Every build this CPU runs, best first.
+// Every build this CPU runs, best first: the widest vectors first, except on CPUs that split 512-bit operations in
+// two (AMD Zen 4), where avx2 goes before avx512.
 std::vector<const Kernels*> runnable_kernels();
+// `builds` (widest first) with avx2 moved before avx512, when both are there; the rest keeps its order.
+std::vector<const Kernels*> prefer_256_bit_vectors(std::vector<const Kernels*> builds);
 // The build the layers use: the best the CPU runs, or the one named by the environment variable PIPELINE_SIMD
-// (avx512, avx2 or sse2) to compare or test a lower one. Throws std::runtime_error, naming the variable, when it
+// (avx512, avx2 or sse2) to compare or test another. Throws std::runtime_error, naming the variable, when it
 // names no build or one the CPU cannot run.
 const Kernels& kernels();
 // "avx512, avx2, sse2" for messages and --version.
