@@ -26,10 +26,11 @@ struct Case {
 };
 
 // Odd sizes give partial 2x2 tiles; 3 x 9x11 images are 90 tiles, so the last of four 24-tile blocks is partial;
-// 20 → 50 channels is LeNet's conv2.
+// 20 → 50 channels is LeNet's conv2; a row of 27 tiles (5x53) is longer than a block, so blocks start and end
+// within a tile row (the input transform goes by runs of tiles along a row).
 const Case kCases[] = {
     {{9, 11, 3}, 5, Padding::Same, 3},  {{7, 6, 1}, 9, Padding::Valid, 2}, {{6, 5, 10}, 17, Padding::Same, 1},
-    {{14, 14, 20}, 50, Padding::Same, 2}, {{5, 5, 2}, 3, Padding::Valid, 4},
+    {{14, 14, 20}, 50, Padding::Same, 2}, {{5, 5, 2}, 3, Padding::Valid, 4}, {{5, 53, 2}, 4, Padding::Same, 2},
 };
 
 ConvGeometry geometry_of(const Case& c, const Shape& out) {

@@ -63,6 +63,8 @@ struct Kernels {
 // stay in L2. A multiple of every row blocking the narrow GEMM uses, so no block leaves a remainder.
 inline constexpr std::size_t kWinogradBlock = 24;
 std::size_t winograd_scratch_floats(const WinogradPlan& plan);
+// The input strip of a run of tiles along one tile row (6 rows, up to 2·min(tiles_w, block) + 4 columns, c_pad).
+std::size_t winograd_strip_floats(const WinogradPlan& plan);
 // Splits winograd_scratch_floats(plan) floats at `memory` into the passes' buffers.
 WinogradScratch winograd_scratch(const WinogradPlan& plan, float* memory);
 inline std::size_t round_up(std::size_t n, std::size_t lanes) { return (n + lanes - 1) / lanes * lanes; }

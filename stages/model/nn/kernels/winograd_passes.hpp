@@ -131,29 +131,45 @@ class WinogradPasses {
   }
   static bool inside(std::ptrdiff_t i, std::size_t size) { return i >= 0 && i < static_cast<std::ptrdiff_t>(size); }
 
-  // s.v (block tiles, 36, c_pad) = Bᵀ d B of each zero-padded 6x6 input tile.
+  // s.v (block tiles, 36, c_pad) = Bᵀ d B of each zero-padded 6x6 input tile. Neighbouring tiles of a tile row
+  // overlap by 4 columns, so the block goes by runs of tiles along a row: their strip of 6 input rows is gathered
+  // once and transformed down each of its columns once (18 column transforms for a row of 7 tiles, not 42), then
+  // along each tile's rows.
   static void transform_input(const WinogradPlan& p, const float* x, std::size_t first_tile, std::size_t tiles,
                               const WinogradScratch& s) {
-    const std::size_t c_n = p.in_c, cp = p.c_pad, row = kTile * cp;
-    std::memset(s.tile, 0, kPositions * cp * sizeof(float));  // channel padding stays zero
-    for (std::size_t t = 0; t < tiles; ++t) {
+    const std::size_t cp = p.c_pad, row = kTile * cp;
+    std::memset(s.tile, 0, winograd_strip_floats(p) * sizeof(float));  // channel padding stays zero
+    for (std::size_t t = 0; t < tiles;) {
       const TilePosition at = locate(p, first_tile + t);
-      const float* image = x + at.sample * p.in_h * p.in_w * c_n;
-      for (std::size_t a = 0; a < kTile; ++a) {
-        const std::ptrdiff_t ih = at.ih0(p) + static_cast<std::ptrdiff_t>(a);
-        for (std::size_t b = 0; b < kTile; ++b) {
-          const std::ptrdiff_t iw = at.iw0(p) + static_cast<std::ptrdiff_t>(b);
-          float* dst = s.tile + a * row + b * cp;
-          if (inside(ih, p.in_h) && inside(iw, p.in_w))
-            std::memcpy(dst, image + (static_cast<std::size_t>(ih) * p.in_w + static_cast<std::size_t>(iw)) * c_n,
-                        c_n * sizeof(float));
-          else
-            std::memset(dst, 0, c_n * sizeof(float));
-        }
+      const std::size_t left_in_row = p.tiles_w - at.tx, run = tiles - t < left_in_row ? tiles - t : left_in_row;
+      const std::size_t width = 2 * run + kTile - 2;
+      gather_strip(p, x, at, width, s.tile);
+      for (std::size_t w = 0; w < width; ++w) apply_bt(s.tile + w * cp, width * cp, s.tmp + w * cp, width * cp, cp);
+      for (std::size_t i = 0; i < run; ++i) {
+        float* out = s.v + (t + i) * kPositions * cp;
+        for (std::size_t a = 0; a < kTile; ++a) apply_bt(s.tmp + (a * width + 2 * i) * cp, cp, out + a * row, cp, cp);
       }
-      float* out = s.v + t * kPositions * cp;
-      for (std::size_t b = 0; b < kTile; ++b) apply_bt(s.tile + b * cp, row, s.tmp + b * cp, row, cp);
-      for (std::size_t a = 0; a < kTile; ++a) apply_bt(s.tmp + a * row, cp, out + a * row, cp, cp);
+      t += run;
+    }
+  }
+
+  // strip (6, width, c_pad) = the input's rows from the tile's first on, columns from its first on, zero outside
+  // the image; the padding channels are left as they are (zero).
+  static void gather_strip(const WinogradPlan& p, const float* x, const TilePosition& at, std::size_t width,
+                           float* strip) {
+    const std::size_t c_n = p.in_c, cp = p.c_pad;
+    const float* image = x + at.sample * p.in_h * p.in_w * c_n;
+    for (std::size_t a = 0; a < kTile; ++a) {
+      const std::ptrdiff_t ih = at.ih0(p) + static_cast<std::ptrdiff_t>(a);
+      for (std::size_t b = 0; b < width; ++b) {
+        const std::ptrdiff_t iw = at.iw0(p) + static_cast<std::ptrdiff_t>(b);
+        float* dst = strip + (a * width + b) * cp;
+        if (inside(ih, p.in_h) && inside(iw, p.in_w))
+          std::memcpy(dst, image + (static_cast<std::size_t>(ih) * p.in_w + static_cast<std::size_t>(iw)) * c_n,
+                      c_n * sizeof(float));
+        else
+          std::memset(dst, 0, c_n * sizeof(float));
+      }
     }
   }
 

@@ -1,5 +1,5 @@
 // Working memory of the Winograd passes (winograd_passes.hpp): a block's transformed input v and products m, one
-// tile and one half-transformed tile.
+// tile (or a strip of input rows) and one half-transformed tile (or strip).
 #include <algorithm>
 
 #include "model/nn/kernels/simd_kernels.hpp"
@@ -11,10 +11,15 @@ struct Sizes {
   std::size_t v, m, tile, tmp;
 };
 Sizes sizes(const WinogradPlan& p) {
-  return {kWinogradBlock * 36 * p.c_pad, kWinogradBlock * 36 * p.k_pad, std::max(36 * p.c_pad, 4 * p.k_pad),
-          std::max(36 * p.c_pad, 12 * p.k_pad)};
+  const std::size_t strip = winograd_strip_floats(p);
+  return {kWinogradBlock * 36 * p.c_pad, kWinogradBlock * 36 * p.k_pad,
+          std::max({36 * p.c_pad, 4 * p.k_pad, strip}), std::max({36 * p.c_pad, 12 * p.k_pad, strip})};
 }
 }  // namespace
+
+std::size_t winograd_strip_floats(const WinogradPlan& plan) {
+  return 6 * (2 * std::min(plan.tiles_w, kWinogradBlock) + 4) * plan.c_pad;
+}
 
 std::size_t winograd_scratch_floats(const WinogradPlan& plan) {
   const Sizes s = sizes(plan);
