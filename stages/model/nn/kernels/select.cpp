@@ -58,7 +58,7 @@ const Kernels& choose() {
 
 // AMD's family 19h (Zen 3 and Zen 4; of them only Zen 4 has AVX-512) runs a 512-bit operation as two 256-bit
 // halves: the avx512 build's wider padding (LeNet's 50 filters in 64 lanes instead of 56, 20 channels in 32 instead
-// of 24) then costs time without buying any; its avx2 build trains 5-12% faster (bench/README.md, section 11).
+// of 24) then costs time without buying any; its avx2 build trains 8-16% faster (bench/README.md, "Session 11").
 bool splits_512_bit_operations() {
 #if defined(PIPELINE_KERNELS_X86)
   return __builtin_cpu_is("amdfam19h");
