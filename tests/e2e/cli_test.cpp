@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -18,6 +19,13 @@ using namespace testing_support;
 namespace {
 
 std::string mnist_vars() { return " --set vars.data_dir=" + mnist_dir(); }
+
+// Sanitized runs (PIPELINE_TEST_LIGHT=1, 15-25 times slower) read 500 images a split where a test checks
+// behaviour, not learning (as tests/support/light.py does for the scripts).
+std::string light_limits() {
+  const char* light = std::getenv("PIPELINE_TEST_LIGHT");
+  return light && std::string(light) == "1" ? " --set train_data.limit=500 --set test_data.limit=500" : "";
+}
 
 }  // namespace
 
@@ -137,7 +145,8 @@ TEST(Cli, SameSeedGivesBitIdenticalModelsOnOneAndTwoThreads) {
   std::vector<std::string> models, histories;
   for (const char* threads : {"1", "2"}) {
     const std::string out = dir.file(std::string("t") + threads);
-    auto r = run(std::string("run configs/lenet_mnist_quick.yaml --threads ") + threads + mnist_vars() + " --set output_dir=" + out);
+    auto r = run(std::string("run configs/lenet_mnist_quick.yaml --threads ") + threads + mnist_vars() + light_limits() +
+                 " --set output_dir=" + out);
     ASSERT_EQ(r.code, 0) << r.output;
     std::ifstream model(out + "/model.ckpt", std::ios::binary);
     models.emplace_back((std::istreambuf_iterator<char>(model)), std::istreambuf_iterator<char>());

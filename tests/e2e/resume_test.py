@@ -16,19 +16,22 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from checks import check, failures, summary  # noqa: E402
+from light import LIGHT, quick_limits  # noqa: E402
 import time
 
 pipeline, source, data = sys.argv[1:4]
 seed = int(os.environ.get("PIPELINE_RESUME_SEED", "20261127"))
 # Kills to land in all; scripts/sanitize asks for fewer (a sanitized run is about 15 times slower).
 wanted_kills = int(os.environ.get("PIPELINE_RESUME_KILLS", "12"))
-# And on fewer epochs (PIPELINE_TEST_LIGHT): 2 still give kills on both sides of an epoch's end.
-epochs = "2" if os.environ.get("PIPELINE_TEST_LIGHT") == "1" else "4"
+# And on fewer epochs and images (PIPELINE_TEST_LIGHT): 2 epochs still give kills on both sides of an epoch's end.
+epochs = "2" if LIGHT else "4"
+# 500 + 500 images would fit in the default 1,024 in flight: the sources would finish the last epoch before SIGINT.
+in_flight = ["--set", "buffer=256"] if LIGHT else []
 
 
 def command(out, *extra):
     return [pipeline, "run", "configs/lenet_mnist_quick.yaml", "--set", f"epochs={epochs}", "--set", f"vars.data_dir={data}",
-            "--set", f"output_dir={out}", *extra]
+            "--set", f"output_dir={out}", *quick_limits(), *in_flight, *extra]
 
 
 def read(path, mode="rb"):

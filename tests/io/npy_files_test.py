@@ -15,10 +15,11 @@ import numpy
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from checks import check, failures, summary  # noqa: E402
+from light import LIGHT, QUICK_IMAGES as n, quick_limits  # noqa: E402
 
 pipeline, source, data = sys.argv[1:4]
-# scripts/sanitize (PIPELINE_TEST_LIGHT=1): one epoch per comparison instead of two.
-epochs = "1" if os.environ.get("PIPELINE_TEST_LIGHT") == "1" else "2"
+# scripts/sanitize (PIPELINE_TEST_LIGHT=1): one epoch per comparison instead of two, on n = 500 images a split.
+epochs = "1" if LIGHT else "2"
 out = tempfile.mkdtemp(prefix="pipeline-npy-")
 
 
@@ -50,15 +51,16 @@ def scaled(images):
     return images.astype(numpy.float32) * numpy.float32(1 / 255)
 
 
-train_x, train_y = idx("train-images-idx3-ubyte.gz")[:2000], idx("train-labels-idx1-ubyte.gz")[:2000]
-test_x, test_y = idx("t10k-images-idx3-ubyte.gz")[:2000], idx("t10k-labels-idx1-ubyte.gz")[:2000]
+train_x, train_y = idx("train-images-idx3-ubyte.gz")[:n], idx("train-labels-idx1-ubyte.gz")[:n]
+test_x, test_y = idx("t10k-images-idx3-ubyte.gz")[:n], idx("t10k-labels-idx1-ubyte.gz")[:n]
 files = {"train_u8": train_x, "test_u8": test_x, "train_f32": scaled(train_x)[..., None],
          "test_f32": scaled(test_x)[..., None], "train_labels": train_y.astype(numpy.int64),
          "test_labels": test_y.astype(numpy.uint8)}
 for name, array in files.items():
     numpy.save(os.path.join(out, name + ".npy"), array)
 
-reference = run("--set", f"vars.data_dir={data}", "--set", f"output_dir={out}/idx", "--set", f"epochs={epochs}")
+reference = run("--set", f"vars.data_dir={data}", "--set", f"output_dir={out}/idx", "--set", f"epochs={epochs}",
+                *quick_limits())
 check(reference.returncode == 0, f"IDX run: {reference.stderr[-400:]}")
 for form in ("u8", "f32"):
     # npy_reader scales uint8 by 1/255 itself: its config has no scale stage.
@@ -75,12 +77,12 @@ bad = {
     "float64.npy": (train_x.astype(numpy.float64), "images must be uint8 or float32, got dtype '<f8'"),
     "fortran.npy": (numpy.asfortranarray(train_x[:10]), "stored in Fortran order"),
     "bigendian.npy": (train_x[:10].astype(">f4"), "is big-endian"),
-    "flat.npy": (train_x.reshape(2000, 784), "must be shaped (N, height, width) or (N, height, width, channels)"),
+    "flat.npy": (train_x.reshape(n, 784), "must be shaped (N, height, width) or (N, height, width, channels)"),
     "labels_float.npy": (train_y.astype(numpy.float32), "labels must be integers"),
-    "labels_range.npy": (numpy.where(numpy.arange(2000) == 5, 12, train_y).astype(numpy.int32),
+    "labels_range.npy": (numpy.where(numpy.arange(n) == 5, 12, train_y).astype(numpy.int32),
                          "label 12 of item 5 is out of range 0..9"),
-    "labels_short.npy": (train_y[:1999].astype(numpy.int64), "holds 2000 images but"),
-    "labels_2d.npy": (train_y.reshape(1000, 2).astype(numpy.int64), "labels must be shaped (N,), got (1000, 2)"),
+    "labels_short.npy": (train_y[:n - 1].astype(numpy.int64), f"holds {n} images but"),
+    "labels_2d.npy": (train_y.reshape(n // 2, 2).astype(numpy.int64), f"labels must be shaped (N,), got ({n // 2}, 2)"),
 }
 for name, (array, _) in bad.items():
     numpy.save(os.path.join(out, name), array)
@@ -88,7 +90,7 @@ with open(os.path.join(out, "train_u8.npy"), "rb") as f:
     whole = f.read()
 with open(os.path.join(out, "truncated.npy"), "wb") as f:
     f.write(whole[:-100])
-bad["truncated.npy"] = (None, "truncated: shape (2000, 28, 28) of |u1 needs 1568000 data bytes, the file has 1567900")
+bad["truncated.npy"] = (None, f"truncated: shape ({n}, 28, 28) of |u1 needs {n * 784} data bytes, the file has {n * 784 - 100}")
 with open(os.path.join(out, "notnpy.npy"), "wb") as f:
     f.write(b"P5\n28 28\n255\n" + bytes(784))
 bad["notnpy.npy"] = (None, "not a .npy file")
