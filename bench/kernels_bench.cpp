@@ -74,6 +74,21 @@ void winograd_conv2_forward_slice(benchmark::State& state, const Kernels* k) {
   }
 }
 
+// Inference's F(4x4, 5x5) over the same slice: 16 tiles of 4x4 an image against 49 of 2x2.
+void winograd4_conv2_forward_slice(benchmark::State& state, const Kernels* k) {
+  Conv2Slice s(k);
+  nn::simd::WinogradPlan plan = s.plan;
+  plan.tile = 4;
+  plan.tiles_h = plan.tiles_w = (Conv2Slice::kSide + 3) / 4;
+  const nn::AlignedFloats u = random_floats(64 * Conv2Slice::kChannels * plan.k_pad);
+  nn::AlignedFloats memory(nn::simd::winograd_scratch_floats(plan));
+  const nn::simd::WinogradScratch scratch = nn::simd::winograd_scratch(plan, memory.data());
+  for (auto _ : state) {
+    k->winograd4_forward(plan, s.x.data(), Conv2Slice::kSamples, u.data(), s.bias.data(), s.y.data(), scratch);
+    benchmark::DoNotOptimize(s.y.data());
+  }
+}
+
 void winograd_conv2_backward_slice(benchmark::State& state, const Kernels* k) {
   Conv2Slice s(k);
   for (auto _ : state) {
@@ -99,6 +114,7 @@ const bool registered = [] {
     benchmark::RegisterBenchmark(("direct_conv1_row/" + name).c_str(), direct_conv1_row, k);
     benchmark::RegisterBenchmark(("winograd_conv2_product/" + name).c_str(), winograd_conv2_product, k);
     benchmark::RegisterBenchmark(("winograd_conv2_forward_slice/" + name).c_str(), winograd_conv2_forward_slice, k);
+    benchmark::RegisterBenchmark(("winograd4_conv2_forward_slice/" + name).c_str(), winograd4_conv2_forward_slice, k);
     benchmark::RegisterBenchmark(("winograd_conv2_backward_slice/" + name).c_str(), winograd_conv2_backward_slice, k);
     benchmark::RegisterBenchmark(("pool1_image/" + name).c_str(), pool1_image, k);
   }

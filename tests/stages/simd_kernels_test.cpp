@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/nn/aligned.hpp"
+#include "model/nn/conv/winograd_f4x4.hpp"
 #include "model/nn/kernels/simd_kernels.hpp"
 
 using nn::simd::Kernels;
@@ -101,6 +102,26 @@ TEST(SimdKernels, Avx512AndAvx2RoundAlike) {
   EXPECT_EQ(outputs[2], outputs[5]) << "dL/dU";
 }
 
+TEST(SimdKernels, Avx512AndAvx2PredictAlike) {
+  // Inference's F(4x4, 5x5) on conv2's shape, a 15x13 image (partial 4x4 tiles), 3 images.
+  const Kernels *wide = build_named("avx512"), *narrow = build_named("avx2");
+  if (!wide || !narrow) GTEST_SKIP() << "this CPU does not run both the avx512 and the avx2 kernels";
+  std::mt19937_64 rng(6);
+  std::uniform_real_distribution<float> u(-1, 1);
+  const std::size_t batch = 3, h = 15, w = 13, in_c = 20, filters = 50;
+  std::vector<float> x(batch * h * w * in_c), kernel(25 * in_c * filters), bias(filters);
+  for (auto* v : {&x, &kernel, &bias})
+    for (auto& value : *v) value = u(rng);
+  std::vector<std::vector<float>> outputs;
+  for (const Kernels* k : {wide, narrow}) {
+    nn::WinogradF4x4 winograd({h, w, in_c, filters, h, w, 2, 2}, *k);
+    winograd.set_kernel(kernel.data());
+    outputs.emplace_back(batch * h * w * filters);
+    winograd.forward(x.data(), batch, bias.data(), outputs.back().data());
+  }
+  EXPECT_EQ(outputs[0], outputs[1]);
+}
+
 TEST(SimdKernels, TheChosenBuildIsRunnableAndNamed) {
   const auto runnable = nn::simd::runnable_kernels();
   ASSERT_FALSE(runnable.empty());
@@ -119,9 +140,9 @@ std::vector<std::string> names_of(const std::vector<const Kernels*>& builds) {
 
 // Stand-ins with only a name: the rule orders builds by name, whatever this CPU runs.
 TEST(SimdKernels, CpusThatSplit512BitOperationsPreferAvx2ToAvx512) {
-  const Kernels avx512{"avx512", 16, nullptr, nullptr, nullptr, nullptr, nullptr},
-      avx2{"avx2", 8, nullptr, nullptr, nullptr, nullptr, nullptr},
-      sse2{"sse2", 4, nullptr, nullptr, nullptr, nullptr, nullptr};
+  const Kernels avx512{"avx512", 16, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+      avx2{"avx2", 8, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+      sse2{"sse2", 4, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
   using List = std::vector<std::string>;
   EXPECT_EQ(names_of(nn::simd::prefer_256_bit_vectors({&avx512, &avx2, &sse2})), (List{"avx2", "avx512", "sse2"}));
   EXPECT_EQ(names_of(nn::simd::prefer_256_bit_vectors({&avx2, &sse2})), (List{"avx2", "sse2"}));

@@ -1,6 +1,6 @@
-// Winograd F(2x2, 5x5) against the direct convolution, for every kernel build this CPU runs (avx512, avx2, sse2),
-// on shapes that exercise partial tiles, partial tile blocks, channel counts that are not multiples of the lanes,
-// and both paddings.
+// Winograd F(2x2, 5x5), and F(4x4, 5x5) for inference, against the direct convolution, for every kernel build this
+// CPU runs (avx512, avx2, sse2), on shapes that exercise partial tiles, partial tile blocks, channel counts that are
+// not multiples of the lanes, and both paddings.
 #include <gtest/gtest.h>
 
 #include <oneapi/tbb/task_arena.h>
@@ -11,6 +11,7 @@
 
 #include "model/nn/layers/conv2d.hpp"
 #include "model/nn/conv/winograd5x5.hpp"
+#include "model/nn/conv/winograd_f4x4.hpp"
 #include "support/conv_reference.hpp"
 
 using namespace nn;
@@ -94,6 +95,24 @@ TEST_P(WinogradKernels, ForwardAndGradientsMatchTheDirectConvolution) {
   }
 }
 
+TEST_P(WinogradKernels, Tile4ForwardMatchesTheDirectConvolution) {
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(shape_string(c.in) + " filters " + std::to_string(c.filters));
+    const Shape out = Conv2D(c.in, c.filters, 5, 1, c.padding, ConvAlgorithm::Im2col).output_shape();
+    const ConvGeometry g = geometry_of(c, out);
+    std::mt19937_64 rng(8);
+    const Tensor x = random_tensor(batch_shape(c.batch, c.in), rng);
+    const Tensor kernel = random_tensor({5, 5, c.in[2], c.filters}, rng, 0.3f);
+    const Tensor bias = random_tensor({c.filters}, rng);
+    WinogradF4x4 winograd(g, *GetParam());
+    winograd.set_kernel(kernel.data());
+    Tensor y = Tensor::from_shape(batch_shape(c.batch, out));
+    std::fill(y.begin(), y.end(), 12345.0f);  // every output written, none beyond
+    winograd.forward(x.data(), c.batch, bias.data(), y.data());
+    expect_close(y, naive_conv(x, kernel, bias, 1, g.pad_top, g.pad_left, out[0], out[1]), 1e-5, "y");
+  }
+}
+
 TEST_P(WinogradKernels, GradientAccumulatesAcrossSlices) {
   // Two slices into one accumulator equal one slice of both: what Conv2D's per-task reduction relies on.
   const Case c{{6, 7, 4}, 9, Padding::Same, 4};
@@ -148,7 +167,7 @@ TEST(Conv2DAlgorithm, WinogradRoundsNearFloatOnTrainingLikeData) {
   // pooling (three in four zero). Measured: y 6.3e-7, dL/dx 8.5e-7, kernel gradient 7.6e-7 of their norms (SSE2,
   // without FMA: 6.6e-7, 8.9e-7, 7.9e-7), against im2col's 2e-7, 1.1e-7 and 1.3e-7. The kernel gradient was 1.8e-6
   // while the narrow GEMM added every tile's product to the running sum (now: each block's sum, added once), and
-  // the bound below catches that.
+  // the bound below catches that. Inference's F(4x4, 5x5): y 1.6e-6 (bench/reference/winograd_tile_size.py: 1.5e-6).
   for (const ConvAlgorithm algorithm : {ConvAlgorithm::Winograd, ConvAlgorithm::Im2col}) {
     Conv2D conv({14, 14, 20}, 50, 5, 1, Padding::Same, algorithm);
     std::mt19937_64 rng(3);
@@ -158,20 +177,24 @@ TEST(Conv2DAlgorithm, WinogradRoundsNearFloatOnTrainingLikeData) {
     Tensor dy = random_tensor(batch_shape(16, {14, 14, 50}), rng, 1e-4f);
     std::uniform_int_distribution<int> quarter(0, 3);
     for (float& v : dy) v = quarter(rng) == 0 ? v : 0.0f;
-    Tensor y, dx;
-    conv.forward(x, y, {});
+    Tensor y, predicted, dx;
+    conv.forward(x, y, PassContext{true, 0});
+    conv.forward(x, predicted, PassContext{false, 0});
     conv.backward(x, y, dy, dx, true);
     const Tensor& kernel = *conv.parameters()[0].value;
     const auto exact = naive_conv_backward(x, kernel, dy, 1, 2, 2);
     const double bound = algorithm == ConvAlgorithm::Winograd ? 1.5e-6 : 5e-7;
     const std::string name = algorithm == ConvAlgorithm::Winograd ? "winograd" : "im2col";
-    const double y_error = rms_relative_error(y, naive_conv(x, kernel, *conv.parameters()[1].value, 1, 2, 2, 14, 14));
+    const Tensor y_exact = naive_conv(x, kernel, *conv.parameters()[1].value, 1, 2, 2, 14, 14);
+    const double y_error = rms_relative_error(y, y_exact), predict_error = rms_relative_error(predicted, y_exact);
     const double dx_error = rms_relative_error(dx, exact.dx);
     const double kernel_error = rms_relative_error(*conv.parameters()[0].grad, exact.dkernel);
-    char errors[96];
-    std::snprintf(errors, sizeof errors, "y %.2g, dx %.2g, kernel gradient %.2g", y_error, dx_error, kernel_error);
+    char errors[128];
+    std::snprintf(errors, sizeof errors, "y %.2g, predicted y %.2g, dx %.2g, kernel gradient %.2g", y_error,
+                  predict_error, dx_error, kernel_error);
     RecordProperty(name + "_errors", errors);
     EXPECT_LT(y_error, bound) << name;
+    EXPECT_LT(predict_error, algorithm == ConvAlgorithm::Winograd ? 2.5e-6 : bound) << name;
     EXPECT_LT(dx_error, bound) << name;
     EXPECT_LT(kernel_error, bound) << name;
   }
@@ -191,6 +214,11 @@ TEST(Conv2DAlgorithm, AutoPicksByShape) {
   EXPECT_EQ(Conv2D({14, 14, 20}, 50, 5, 1, Padding::Same, ConvAlgorithm::Im2col).implementation(), "im2col + SGEMM");
   EXPECT_EQ(Conv2D({28, 28, 1}, 20, 5, 1, Padding::Same, ConvAlgorithm::Winograd).implementation().rfind("winograd", 0), 0u);
   EXPECT_THROW(Conv2D({14, 14, 20}, 50, 3, 1, Padding::Same, ConvAlgorithm::Winograd), std::invalid_argument);
+  // Inference takes 4x4 tiles where they multiply less: on 14x14 outputs (16 x 64 products against 49 x 36), not on
+  // 2x2 ones (one tile of 64 against one of 36).
+  EXPECT_NE(Conv2D({14, 14, 20}, 50, 5, 1, Padding::Same).implementation().find("F(4x4,5x5) to predict"),
+            std::string::npos);
+  EXPECT_EQ(Conv2D({6, 6, 20}, 50, 5, 1, Padding::Valid).implementation().find("F(4x4"), std::string::npos);
 }
 
 TEST(Conv2DAlgorithm, WinogradSeesAKernelChangedInPlace) {
@@ -200,17 +228,20 @@ TEST(Conv2DAlgorithm, WinogradSeesAKernelChangedInPlace) {
   std::mt19937_64 rng(12);
   layer.initialize(rng);
   const Tensor x = random_tensor(batch_shape(2, {8, 8, 9}), rng);
-  Tensor before, after, fresh;
-  layer.forward(x, before, {});
   Tensor& kernel = *layer.parameters()[0].value;
-  kernel.data()[kernel.size() / 2] += 0.5f;
-  layer.forward(x, after, {});
-  Conv2D reference({8, 8, 9}, 6, 5, 1, Padding::Same, ConvAlgorithm::Im2col);
-  *reference.parameters()[0].value = kernel;
-  *reference.parameters()[1].value = *layer.parameters()[1].value;
-  reference.forward(x, fresh, {});
-  EXPECT_GT(relative_error(before, fresh), 1e-3) << "the change should show";
-  expect_close(after, fresh, 1e-5, "y after the kernel changed");
+  for (const bool training : {true, false}) {  // F(2x2) and inference's F(4x4) each keep a transform
+    SCOPED_TRACE(training ? "training" : "inference");
+    Tensor before, after, fresh;
+    layer.forward(x, before, PassContext{training, 0});
+    kernel.data()[kernel.size() / 2] += 0.5f;
+    layer.forward(x, after, PassContext{training, 0});
+    Conv2D reference({8, 8, 9}, 6, 5, 1, Padding::Same, ConvAlgorithm::Im2col);
+    *reference.parameters()[0].value = kernel;
+    *reference.parameters()[1].value = *layer.parameters()[1].value;
+    reference.forward(x, fresh, {});
+    EXPECT_GT(relative_error(before, fresh), 1e-3) << "the change should show";
+    expect_close(after, fresh, 1e-5, "y after the kernel changed");
+  }
 }
 
 TEST(Conv2DAlgorithm, TrainingFlopsCountWhatTheAlgorithmComputes) {
@@ -234,14 +265,18 @@ TEST(Conv2DAlgorithm, WinogradAndIm2colLayersAgreeOnABatchOfManySlices) {
   for (std::size_t p = 0; p < 2; ++p) *exact.parameters()[p].value = *fast.parameters()[p].value;
   const Tensor x = random_tensor(batch_shape(37, {14, 14, 20}), rng);
   const Tensor dy = random_tensor(batch_shape(37, {14, 14, 50}), rng);
-  Tensor y_fast, y_exact, dx_fast, dx_exact;
+  Tensor y_fast, y_exact, dx_fast, dx_exact, y_predicted, y_predicted_alone;
   oneapi::tbb::task_arena(2).execute([&] {
-    fast.forward(x, y_fast, {});
-    exact.forward(x, y_exact, {});
+    fast.forward(x, y_predicted, {});
+    fast.forward(x, y_fast, PassContext{true, 0});
+    exact.forward(x, y_exact, PassContext{true, 0});
     fast.backward(x, y_fast, dy, dx_fast, true);
     exact.backward(x, y_exact, dy, dx_exact, true);
   });
+  oneapi::tbb::task_arena(1).execute([&] { fast.forward(x, y_predicted_alone, {}); });
   expect_close(y_fast, y_exact, 1e-5, "y");
+  expect_close(y_predicted, y_exact, 1e-5, "y predicted");
+  EXPECT_TRUE(y_predicted == y_predicted_alone) << "inference differs between 2 threads and 1";
   expect_close(dx_fast, dx_exact, 1e-5, "dx");
   expect_close(*fast.parameters()[0].grad, *exact.parameters()[0].grad, kKernelGradientTolerance, "kernel gradient");
   expect_close(*fast.parameters()[1].grad, *exact.parameters()[1].grad, 1e-5, "bias gradient");

@@ -7,10 +7,9 @@
 #include <string>
 #include <vector>
 
-#include <oneapi/tbb/enumerable_thread_specific.h>
-
 #include "model/nn/aligned.hpp"
 #include "model/nn/conv/conv_geometry.hpp"
+#include "model/nn/conv/winograd_plan.hpp"
 #include "model/nn/kernels/simd_kernels.hpp"
 
 namespace nn {
@@ -38,8 +37,7 @@ class Winograd5x5 {
   const simd::Kernels* kernels_;
   AlignedFloats u_, ut_;  // G g Gᵀ as (36, in_c, k_pad) and as (36, filters, c_pad)
   // Per thread: the passes' working memory, about 0.3 MB for LeNet's conv2, reused from call to call.
-  mutable oneapi::tbb::enumerable_thread_specific<AlignedFloats> scratch_;
-  simd::WinogradScratch scratch() const;
+  mutable WinogradMemory scratch_;
 };
 
 }  // namespace nn

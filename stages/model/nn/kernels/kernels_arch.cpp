@@ -7,6 +7,7 @@
 #include "model/nn/kernels/max_pool_2x2.hpp"
 #include "model/nn/kernels/narrow_gemm.hpp"
 #include "model/nn/kernels/simd_kernels.hpp"
+#include "model/nn/kernels/winograd4_passes.hpp"
 #include "model/nn/kernels/winograd_passes.hpp"
 
 #if !defined(PIPELINE_KERNEL_ARCH)
@@ -31,10 +32,10 @@ static_assert(Arch::supported(), "the compiler flags for this copy do not enable
 }  // namespace
 
 const Kernels& PIPELINE_TABLE(PIPELINE_KERNEL_ARCH)() {
-  static const Kernels table{PIPELINE_NAME(PIPELINE_KERNEL_ARCH),    xsimd::batch<float, Arch>::size,
-                             &NarrowGemm<Arch>::product,             &WinogradPasses<Arch>::forward,
-                             &WinogradPasses<Arch>::backward,        &MaxPool2x2<Arch>::forward,
-                             &MaxPool2x2<Arch>::backward};
+  static const Kernels table{PIPELINE_NAME(PIPELINE_KERNEL_ARCH), xsimd::batch<float, Arch>::size,
+                             &NarrowGemm<Arch>::product,          &WinogradPasses<Arch>::forward,
+                             &WinogradPasses<Arch>::backward,     &Winograd4x4Passes<Arch>::forward,
+                             &MaxPool2x2<Arch>::forward,          &MaxPool2x2<Arch>::backward};
   return table;
 }
 

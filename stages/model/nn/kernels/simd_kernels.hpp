@@ -11,8 +11,9 @@ namespace nn::simd {
 
 struct WinogradPlan {
   std::size_t in_h, in_w, in_c, filters, out_h, out_w, pad_top, pad_left;
-  std::size_t tiles_h, tiles_w;
+  std::size_t tiles_h, tiles_w;  // output tiles down and across: out_h and out_w divided by `tile`, rounded up
   std::size_t c_pad, k_pad;  // in_c and filters rounded up to whole vector registers of the kernels in use
+  std::size_t tile = 2;      // output tile side: 2 for F(2x2, 5x5), 4 for F(4x4, 5x5)
 };
 
 // Per-thread working memory of the Winograd passes, owned by the caller (winograd_scratch_floats() floats).
@@ -51,6 +52,9 @@ struct Kernels {
                            float* y, const WinogradScratch&);
   void (*winograd_backward)(const WinogradPlan&, const float* x, const float* dy, std::size_t samples,
                             const float* ut, float* du, float* dx, const WinogradScratch&);
+  // F(4x4, 5x5), forward only (inference): u (64, in_c, k_pad); the plan's tile is 4.
+  void (*winograd4_forward)(const WinogradPlan&, const float* x, std::size_t samples, const float* u, const float* bias,
+                            float* y, const WinogradScratch&);
   // 2x2 windows, stride 2, over one (h, w, c) image; y is (h/2, w/2, c). Ties go to the first maximum in
   // row-major window order; `winner` (one float per output value) records the window position (0-3) the backward
   // pass routes the gradient to. Backward writes all of dx (zero outside the maxima).
@@ -59,11 +63,13 @@ struct Kernels {
                                 float* dx);
 };
 
-// Winograd tiles per block: the block's transformed input and products (about 280 KB for LeNet's conv2 on AVX2)
-// stay in L2. A multiple of every row blocking the narrow GEMM uses, so no block leaves a remainder.
+// Winograd tiles per block: the block's transformed input and products (about 280 KB for LeNet's conv2 on AVX2
+// with 2x2 tiles, 490 KB with 4x4) stay in L2. A multiple of every row blocking the narrow GEMM uses, so no block
+// leaves a remainder.
 inline constexpr std::size_t kWinogradBlock = 24;
 std::size_t winograd_scratch_floats(const WinogradPlan& plan);
-// The input strip of a run of tiles along one tile row (6 rows, up to 2·min(tiles_w, block) + 4 columns, c_pad).
+// The input strip of a run of tiles along one tile row (tile + 4 rows, up to tile·min(tiles_w, block) + 4 columns,
+// c_pad).
 std::size_t winograd_strip_floats(const WinogradPlan& plan);
 // Splits winograd_scratch_floats(plan) floats at `memory` into the passes' buffers.
 WinogradScratch winograd_scratch(const WinogradPlan& plan, float* memory);

@@ -14,6 +14,7 @@
 
 #include "model/nn/kernels/narrow_gemm.hpp"
 #include "model/nn/kernels/simd_kernels.hpp"
+#include "model/nn/kernels/winograd_tiles.hpp"
 
 namespace nn::simd {
 
@@ -21,20 +22,15 @@ template <class Arch>
 class WinogradPasses {
   using Vector = xsimd::batch<float, Arch>;
   using Gemm = NarrowGemm<Arch>;
+  using Tiles = WinogradTiles<2>;
+  using TilePosition = Tiles::Position;
   static constexpr std::size_t kLanes = Vector::size, kTile = 6, kPositions = 36, kBlock = kWinogradBlock;
+  friend Tiles;
 
  public:
   static void forward(const WinogradPlan& p, const float* x, std::size_t samples, const float* u, const float* bias,
                       float* y, const WinogradScratch& s) {
-    const std::size_t total = samples * p.tiles_h * p.tiles_w, cp = p.c_pad, kp = p.k_pad;
-    for (std::size_t first = 0; first < total; first += kBlock) {
-      const std::size_t tiles = total - first < kBlock ? total - first : kBlock;
-      transform_input(p, x, first, tiles, s);
-      for (std::size_t pos = 0; pos < kPositions; ++pos)
-        Gemm::matrix_product(tiles, kp / kLanes, p.in_c, s.v + pos * cp, kPositions * cp, 1, u + pos * p.in_c * kp,
-                             kp, s.m + pos * kp, kPositions * kp, false);
-      transform_output(p, first, tiles, bias, y, s);
-    }
+    Tiles::template forward<WinogradPasses, Gemm>(p, x, samples, u, bias, y, s);
   }
 
   static void backward(const WinogradPlan& p, const float* x, const float* dy, std::size_t samples, const float* ut,
@@ -43,7 +39,7 @@ class WinogradPasses {
     if (dx) std::memset(dx, 0, samples * p.in_h * p.in_w * p.in_c * sizeof(float));
     for (std::size_t first = 0; first < total; first += kBlock) {
       const std::size_t tiles = total - first < kBlock ? total - first : kBlock;
-      transform_input(p, x, first, tiles, s);
+      Tiles::template transform_input<WinogradPasses>(p, x, first, tiles, s);
       transform_output_gradient(p, dy, first, tiles, s);
       for (std::size_t pos = 0; pos < kPositions; ++pos) {
         float* v_pos = s.v + pos * cp;
@@ -116,83 +112,6 @@ class WinogradPasses {
   }
 
 
-  struct TilePosition {
-    std::size_t sample, ty, tx;
-    std::ptrdiff_t ih0(const WinogradPlan& p) const {
-      return static_cast<std::ptrdiff_t>(2 * ty) - static_cast<std::ptrdiff_t>(p.pad_top);
-    }
-    std::ptrdiff_t iw0(const WinogradPlan& p) const {
-      return static_cast<std::ptrdiff_t>(2 * tx) - static_cast<std::ptrdiff_t>(p.pad_left);
-    }
-  };
-  static TilePosition locate(const WinogradPlan& p, std::size_t tile) {
-    const std::size_t per_image = p.tiles_h * p.tiles_w, in_image = tile % per_image;
-    return {tile / per_image, in_image / p.tiles_w, in_image % p.tiles_w};
-  }
-  static bool inside(std::ptrdiff_t i, std::size_t size) { return i >= 0 && i < static_cast<std::ptrdiff_t>(size); }
-
-  // s.v (block tiles, 36, c_pad) = Bᵀ d B of each zero-padded 6x6 input tile. Neighbouring tiles of a tile row
-  // overlap by 4 columns, so the block goes by runs of tiles along a row: their strip of 6 input rows is gathered
-  // once and transformed down each of its columns once (18 column transforms for a row of 7 tiles, not 42), then
-  // along each tile's rows.
-  static void transform_input(const WinogradPlan& p, const float* x, std::size_t first_tile, std::size_t tiles,
-                              const WinogradScratch& s) {
-    const std::size_t cp = p.c_pad, row = kTile * cp;
-    std::memset(s.tile, 0, winograd_strip_floats(p) * sizeof(float));  // channel padding stays zero
-    for (std::size_t t = 0; t < tiles;) {
-      const TilePosition at = locate(p, first_tile + t);
-      const std::size_t left_in_row = p.tiles_w - at.tx, run = tiles - t < left_in_row ? tiles - t : left_in_row;
-      const std::size_t width = 2 * run + kTile - 2;
-      gather_strip(p, x, at, width, s.tile);
-      for (std::size_t w = 0; w < width; ++w) apply_bt(s.tile + w * cp, width * cp, s.tmp + w * cp, width * cp, cp);
-      for (std::size_t i = 0; i < run; ++i) {
-        float* out = s.v + (t + i) * kPositions * cp;
-        for (std::size_t a = 0; a < kTile; ++a) apply_bt(s.tmp + (a * width + 2 * i) * cp, cp, out + a * row, cp, cp);
-      }
-      t += run;
-    }
-  }
-
-  // strip (6, width, c_pad) = the input's rows from the tile's first on, columns from its first on, zero outside
-  // the image; the padding channels are left as they are (zero).
-  static void gather_strip(const WinogradPlan& p, const float* x, const TilePosition& at, std::size_t width,
-                           float* strip) {
-    const std::size_t c_n = p.in_c, cp = p.c_pad;
-    const float* image = x + at.sample * p.in_h * p.in_w * c_n;
-    for (std::size_t a = 0; a < kTile; ++a) {
-      const std::ptrdiff_t ih = at.ih0(p) + static_cast<std::ptrdiff_t>(a);
-      for (std::size_t b = 0; b < width; ++b) {
-        const std::ptrdiff_t iw = at.iw0(p) + static_cast<std::ptrdiff_t>(b);
-        float* dst = strip + (a * width + b) * cp;
-        if (inside(ih, p.in_h) && inside(iw, p.in_w))
-          std::memcpy(dst, image + (static_cast<std::size_t>(ih) * p.in_w + static_cast<std::size_t>(iw)) * c_n,
-                      c_n * sizeof(float));
-        else
-          std::memset(dst, 0, c_n * sizeof(float));
-      }
-    }
-  }
-
-  // s.m (block tiles, 36, k_pad) → y: Aᵀ m A + bias, cropped to the output.
-  static void transform_output(const WinogradPlan& p, std::size_t first_tile, std::size_t tiles, const float* bias,
-                               float* y, const WinogradScratch& s) {
-    const std::size_t k_n = p.filters, kp = p.k_pad, row = kTile * kp;
-    float* quad = s.tile;
-    for (std::size_t t = 0; t < tiles; ++t) {
-      const TilePosition at = locate(p, first_tile + t);
-      const float* in = s.m + t * kPositions * kp;
-      for (std::size_t b = 0; b < kTile; ++b) apply_at(in + b * kp, row, s.tmp + b * kp, row, kp);
-      for (std::size_t i = 0; i < 2; ++i) apply_at(s.tmp + i * row, kp, quad + 2 * i * kp, kp, kp);
-      float* image = y + at.sample * p.out_h * p.out_w * k_n;
-      for (std::size_t i = 0; i < 2 && 2 * at.ty + i < p.out_h; ++i)
-        for (std::size_t j = 0; j < 2 && 2 * at.tx + j < p.out_w; ++j) {
-          float* dst = image + ((2 * at.ty + i) * p.out_w + 2 * at.tx + j) * k_n;
-          const float* src = quad + (2 * i + j) * kp;
-          for (std::size_t k = 0; k < k_n; ++k) dst[k] = src[k] + bias[k];
-        }
-    }
-  }
-
   // s.m (block tiles, 36, k_pad) = A dy Aᵀ of each 2x2 output-gradient tile (zero beyond the output's edge).
   static void transform_output_gradient(const WinogradPlan& p, const float* dy, std::size_t first_tile,
                                         std::size_t tiles, const WinogradScratch& s) {
@@ -200,7 +119,7 @@ class WinogradPasses {
     float* quad = s.tile;
     std::memset(quad, 0, 4 * kp * sizeof(float));
     for (std::size_t t = 0; t < tiles; ++t) {
-      const TilePosition at = locate(p, first_tile + t);
+      const TilePosition at = Tiles::locate(p, first_tile + t);
       const float* image = dy + at.sample * p.out_h * p.out_w * k_n;
       for (std::size_t i = 0; i < 2; ++i)
         for (std::size_t j = 0; j < 2; ++j) {
@@ -223,17 +142,17 @@ class WinogradPasses {
                                        const WinogradScratch& s) {
     const std::size_t c_n = p.in_c, cp = p.c_pad, row = kTile * cp;
     for (std::size_t t = 0; t < tiles; ++t) {
-      const TilePosition at = locate(p, first_tile + t);
+      const TilePosition at = Tiles::locate(p, first_tile + t);
       const float* in = s.v + t * kPositions * cp;
       for (std::size_t b = 0; b < kTile; ++b) apply_b(in + b * cp, row, s.tmp + b * cp, row, cp);
       for (std::size_t a = 0; a < kTile; ++a) apply_b(s.tmp + a * row, cp, s.tile + a * row, cp, cp);
       float* image = dx + at.sample * p.in_h * p.in_w * c_n;
       for (std::size_t a = 0; a < kTile; ++a) {
         const std::ptrdiff_t ih = at.ih0(p) + static_cast<std::ptrdiff_t>(a);
-        if (!inside(ih, p.in_h)) continue;
+        if (!Tiles::inside(ih, p.in_h)) continue;
         for (std::size_t b = 0; b < kTile; ++b) {
           const std::ptrdiff_t iw = at.iw0(p) + static_cast<std::ptrdiff_t>(b);
-          if (!inside(iw, p.in_w)) continue;
+          if (!Tiles::inside(iw, p.in_w)) continue;
           float* dst = image + (static_cast<std::size_t>(ih) * p.in_w + static_cast<std::size_t>(iw)) * c_n;
           const float* src = s.tile + a * row + b * cp;
           for (std::size_t c = 0; c < c_n; ++c) dst[c] += src[c];

@@ -1,5 +1,5 @@
-// Working memory of the Winograd passes (winograd_passes.hpp): a block's transformed input v and products m, one
-// tile (or a strip of input rows) and one half-transformed tile (or strip).
+// Working memory of the Winograd passes (winograd_passes.hpp, winograd4_passes.hpp): a block's transformed input v
+// and products m, one tile (or a strip of input rows) and one half-transformed tile (or strip).
 #include <algorithm>
 
 #include "model/nn/kernels/simd_kernels.hpp"
@@ -10,15 +10,18 @@ namespace {
 struct Sizes {
   std::size_t v, m, tile, tmp;
 };
+// n = tile + 4: the input tile's side. `tile` holds an input tile (n², dL/dx) or the output tile (tile²); `tmp` an
+// input tile half transformed or an output tile half transformed (n·tile).
 Sizes sizes(const WinogradPlan& p) {
-  const std::size_t strip = winograd_strip_floats(p);
-  return {kWinogradBlock * 36 * p.c_pad, kWinogradBlock * 36 * p.k_pad,
-          std::max({36 * p.c_pad, 4 * p.k_pad, strip}), std::max({36 * p.c_pad, 12 * p.k_pad, strip})};
+  const std::size_t strip = winograd_strip_floats(p), n = p.tile + 4, positions = n * n;
+  return {kWinogradBlock * positions * p.c_pad, kWinogradBlock * positions * p.k_pad,
+          std::max({positions * p.c_pad, p.tile * p.tile * p.k_pad, strip}),
+          std::max({positions * p.c_pad, n * p.tile * p.k_pad, strip})};
 }
 }  // namespace
 
 std::size_t winograd_strip_floats(const WinogradPlan& plan) {
-  return 6 * (2 * std::min(plan.tiles_w, kWinogradBlock) + 4) * plan.c_pad;
+  return (plan.tile + 4) * (plan.tile * std::min(plan.tiles_w, kWinogradBlock) + 4) * plan.c_pad;
 }
 
 std::size_t winograd_scratch_floats(const WinogradPlan& plan) {
