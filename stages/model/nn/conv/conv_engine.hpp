@@ -24,7 +24,9 @@ class ConvEngine {
   virtual void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) = 0;
   // The same for inference (no backward pass follows): an engine may take a faster algorithm that rounds a little
   // differently; still deterministic on any number of threads.
-  virtual void infer(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) { forward(x, kernel, bias, y); }
+  virtual void infer(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) {
+    forward(x, kernel, bias, y);
+  }
   // Sets kernel_grad and bias_grad; writes dL/dx into *dx (already shaped like x) when dx is not null.
   virtual void backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad, Tensor& bias_grad,
                         Tensor* dx) = 0;
