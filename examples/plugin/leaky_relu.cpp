@@ -14,6 +14,8 @@ class LeakyReLU : public nn::Layer {
     output_shape_ = input_shape_;
   }
   std::string type() const override { return "leaky_relu"; }
+  // Each output depends on its own sample alone: at inference the network may run it slice by slice.
+  bool predicts_by_slices() const override { return true; }
 
   void forward(const nn::Tensor& x, nn::Tensor& y, const nn::PassContext&) override {
     nn::ensure_shape(y, nn::Shape(x.shape().begin(), x.shape().end()));

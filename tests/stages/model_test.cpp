@@ -150,6 +150,65 @@ TEST(Sequential, PoolingBeforeReLUChangesNoBit) {
   for (std::size_t k = 0; k < params.size(); ++k) EXPECT_EQ(*params[k].grad, swapped[k]) << params[k].name;
 }
 
+TEST(Sequential, PredictsInSlicesWhatTheLayersPredictOnTheWholeBatch) {
+  // At inference Sequential runs conv .. flatten slice by slice (32 images here: 3 whole slices and one of 4); the
+  // logits must be bit for bit those of every layer run on the whole batch.
+  auto net = small_net(kLeNetLayers, {28, 28, 1});
+  net->initialize(7);
+  std::mt19937_64 rng(4);
+  Tensor x = Tensor::from_shape({100, 28, 28, 1});
+  for (auto& v : x) v = std::uniform_real_distribution<float>(0, 1)(rng);
+  std::vector<Tensor> outputs(net->size());
+  for (std::size_t i = 0; i < net->size(); ++i) net->layer(i).forward(i ? outputs[i - 1] : x, outputs[i], {false, 1});
+  for (int pass = 0; pass < 2; ++pass) EXPECT_EQ(net->forward(x, PassContext{false, 1}), outputs.back()) << pass;
+}
+
+namespace {
+// The identity, recording the batch sizes it is given.
+class BatchSizeProbe : public Layer {
+ public:
+  BatchSizeProbe(Shape shape, bool by_slices) : Layer(shape), by_slices_(by_slices) { output_shape_ = shape; }
+  std::string type() const override { return "probe"; }
+  bool predicts_by_slices() const override { return by_slices_; }
+  void forward(const Tensor& x, Tensor& y, const PassContext&) override {
+    seen.push_back(x.shape()[0]);
+    y = x;
+  }
+  void backward(const Tensor&, const Tensor&, const Tensor&, Tensor&, bool) override {}
+  std::vector<std::size_t> seen;
+
+ private:
+  bool by_slices_;
+};
+}  // namespace
+
+TEST(Sequential, OnlyTheLeadingLayersThatAllowItPredictBySlices) {
+  const Shape image = {64, 64, 4};  // 64 KB an image: 32 images a slice
+  Sequential net(image);
+  std::vector<BatchSizeProbe*> probes;
+  for (bool by_slices : {true, true, false, true}) {
+    auto probe = std::make_unique<BatchSizeProbe>(image, by_slices);
+    probes.push_back(probe.get());
+    net.add(std::move(probe));
+  }
+  std::mt19937_64 rng(2);
+  Tensor x = Tensor::from_shape(batch_shape(100, image));
+  for (auto& v : x) v = std::uniform_real_distribution<float>(-1, 1)(rng);
+  EXPECT_EQ(net.forward(x, PassContext{false, 1}), x);  // every slice's images back in their places
+  const std::vector<std::size_t> sliced = {32, 32, 32, 4}, whole = {100};
+  EXPECT_EQ(probes[0]->seen, sliced);
+  EXPECT_EQ(probes[1]->seen, sliced);
+  EXPECT_EQ(probes[2]->seen, whole);
+  EXPECT_EQ(probes[3]->seen, whole);  // after a layer that needs the whole batch
+  for (auto* probe : probes) probe->seen.clear();
+  net.forward(x, PassContext{true, 1});
+  for (auto* probe : probes) EXPECT_EQ(probe->seen, whole) << "training runs whole batches";
+  for (auto* probe : probes) probe->seen.clear();
+  const Tensor one_slice = xt::view(x, xt::range(0, 32));
+  EXPECT_EQ(net.forward(one_slice, PassContext{false, 1}), one_slice);
+  for (auto* probe : probes) EXPECT_EQ(probe->seen, std::vector<std::size_t>{32}) << "a batch of one slice";
+}
+
 TEST(Optimizers, UpdateRulesMatchHandComputedSteps) {
   Tensor w = {1.0f}, g = {0.5f};
   std::vector<Parameter> params = {{"w", &w, &g}};

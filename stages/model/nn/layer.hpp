@@ -49,6 +49,10 @@ class Layer {
   // What one training step computes per image (forward and backward, dL/dx when input_gradient), as the layer's
   // algorithm does it: twice the forward's products for the gradients, unless the layer knows better.
   virtual double training_flops(bool input_gradient) const { return forward_flops() * (input_gradient ? 3 : 2); }
+  // Whether, at inference, a batch may go through the layer in consecutive slices at no loss: each sample's output
+  // depends on that sample alone and the work does not gain from a whole batch (Dense's GEMM does, so it says no).
+  // Sequential then runs the leading such layers slice by slice, keeping a slice's activations in cache.
+  virtual bool predicts_by_slices() const { return false; }
 
  protected:
   Shape input_shape_;

@@ -1,5 +1,6 @@
 #pragma once
 // A stack of layers with the buffers for one batch's forward and backward pass, reused across batches.
+#include <array>
 #include <functional>
 #include <memory>
 #include <string>
@@ -45,12 +46,26 @@ class Sequential {
   Shape input_shape_;
   std::vector<std::unique_ptr<Layer>> layers_;
   const Tensor& input_of(std::size_t layer) const { return layer == 0 ? *input_ : activations_[layer - 1]; }
+  // Layers [first, last) on x, layer i writing outputs[i]; returns the output of the last.
+  const Tensor& run_layers(std::size_t first, std::size_t last, const Tensor& x, std::vector<Tensor>& outputs,
+                           const PassContext& context);
+  // Inference only: the leading layers that predict by slices, and how many images a slice takes (0: no slicing).
+  std::size_t sliced_front() const;
+  std::size_t images_per_slice(std::size_t front) const;
+  // Runs layers [0, front) over x slice by slice, each slice through all of them while its activations are in
+  // cache; leaves layer front - 1's output for the whole batch in activations_.
+  void predict_front_by_slices(const Tensor& x, std::size_t front, std::size_t slice, const PassContext& context);
   static PassContext context_of(std::size_t layer, const PassContext& context);
   // ReLU at `layer` followed by max pooling, run as pooling then ReLU (pool_before_relu.hpp).
   bool swapped_with_next(std::size_t layer) const;
   const Tensor* input_ = nullptr;   // the caller's batch, during a pass
   std::vector<Tensor> activations_;  // [i] the output of layer i (unused for a ReLU swapped with its pooling)
   std::vector<Tensor> gradients_;    // [i] dL/d(input of layer i), for i > 0 (a swapped pooling's: after ReLU)
+  struct SliceBuffers {
+    Tensor input;
+    std::vector<Tensor> outputs;
+  };
+  std::array<SliceBuffers, 2> slices_;  // for whole slices, and for a batch's shorter last one (no reallocations)
 };
 
 }  // namespace nn

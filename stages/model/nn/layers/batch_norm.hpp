@@ -13,6 +13,7 @@ class BatchNorm : public Layer {
  public:
   BatchNorm(Shape input_shape, double momentum, double epsilon);
   std::string type() const override { return "batch_norm"; }
+  bool predicts_by_slices() const override { return true; }  // inference normalizes by the moving statistics
   void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) override;
   std::vector<Parameter> parameters() override {

@@ -11,6 +11,7 @@ class Dropout : public Layer {
  public:
   Dropout(Shape input_shape, double rate);
   std::string type() const override { return "dropout"; }
+  bool predicts_by_slices() const override { return true; }  // the identity at inference
   void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) override;
 

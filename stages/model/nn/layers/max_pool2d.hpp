@@ -13,6 +13,7 @@ class MaxPool2D : public Layer {
  public:
   MaxPool2D(Shape input_shape, std::size_t pool, std::size_t stride);
   std::string type() const override { return "max_pool2d"; }
+  bool predicts_by_slices() const override { return true; }
   void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) override;
   std::string implementation() const override;
