@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "model/model_config.hpp"
+#include "model/nn/blas_select.hpp"
 #include "model/nn/gemm.hpp"
 #include "model/nn/optim/sgd.hpp"
 #include "model/nn/softmax_cross_entropy.hpp"
@@ -64,6 +65,7 @@ double single_image_latency_ms(nn::Sequential& net) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  nn::use_fast_blas_kernels(argv);  // OpenBLAS's kernels as `pipeline` picks them
   int threads = 2, train_batches = 60, repeats = 3, batch_size = 128;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];

@@ -36,6 +36,15 @@ TEST(Cli, HelpVersionAndBadUsage) {
   auto version = run("--version");
   EXPECT_EQ(version.code, 0);
   EXPECT_NE(version.output.find("BLAS: OpenBLAS"), std::string::npos) << version.output;
+  {  // a core pinned by the environment is named as such
+    const char* before = std::getenv("OPENBLAS_CORETYPE");
+    const std::string saved = before ? before : "";
+    ::setenv("OPENBLAS_CORETYPE", "Sandybridge", 1);
+    const auto pinned = run("--version");
+    before ? ::setenv("OPENBLAS_CORETYPE", saved.c_str(), 1) : ::unsetenv("OPENBLAS_CORETYPE");
+    EXPECT_NE(pinned.output.find("core Sandybridge (set by OPENBLAS_CORETYPE=Sandybridge)"), std::string::npos)
+        << pinned.output;
+  }
   EXPECT_EQ(run("").code, 2);
   EXPECT_EQ(run("fly").code, 2);
   EXPECT_EQ(run("run").code, 2);

@@ -2,6 +2,8 @@
 
 #include <cblas.h>
 
+#include <cstdlib>
+
 namespace nn {
 
 void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
@@ -14,8 +16,12 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
 
 void use_single_threaded_blas() { openblas_set_num_threads(1); }
 
+// A core forced by the environment is named as such: a machine's profile may pin an older core (seen: Haswell on an
+// AVX-512 CPU, for which OpenBLAS itself picks Cooperlake and runs dense layers 1.8x faster).
 std::string blas_description() {
-  return std::string("BLAS: OpenBLAS (") + openblas_get_config() + "), core " + openblas_get_corename() + ", " +
+  const char* forced = std::getenv("OPENBLAS_CORETYPE");
+  return std::string("BLAS: OpenBLAS (") + openblas_get_config() + "), core " + openblas_get_corename() +
+         (forced != nullptr ? std::string(" (set by OPENBLAS_CORETYPE=") + forced + ")" : "") + ", " +
          std::to_string(openblas_get_num_threads()) + " thread(s)";
 }
 
