@@ -61,7 +61,7 @@ std::size_t Sequential::sliced_front() const {
 }
 
 // A slice's largest activation about fills a core's L2 cache (1-2 MB): 32 images of LeNet's conv1 output (62.7 KB
-// an image). train_bench's inference, AMD EPYC (Zen 4), 5 rounds, medians in img/s: 1 thread 11359 unsliced, 12315
+// an image). train_bench's inference, AMD EPYC Zen 5, 5 rounds, medians in img/s: 1 thread 11359 unsliced, 12315
 // in slices of 16, 12349 of 32, 11813 of 64; 2 threads 25278, 26822, 26341, 26101. Whole multiples of
 // kSamplesPerTask, so that the layers' tasks group the samples as they would unsliced.
 std::size_t Sequential::images_per_slice(std::size_t front) const {
