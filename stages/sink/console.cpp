@@ -140,6 +140,20 @@ void ConsoleSink::finish(bool interrupted, pipeline::Emitter&) {
   std::fflush(out_);
 }
 
+std::optional<std::string> ConsoleSink::save_state(bool mid_epoch) {
+  if (mid_epoch) return std::nullopt;  // the model replays the interrupted epoch's results
+  pipeline::StateWriter w;
+  history_.save(w);
+  return w.take();
+}
+
+void ConsoleSink::restore_state(const std::string& state) {
+  pipeline::StateReader r(state);
+  history_.load(r);
+  r.expect_end();
+  if (!history_.rows().empty()) last_epoch_ = history_.rows().back().epoch - 1;
+}
+
 static pipeline::StageSpec console_spec() {
   using namespace pipeline;
   StageSpec spec;

@@ -17,6 +17,9 @@ class ConsoleSink : public pipeline::Processor {
   void consume(const pipeline::Payload& input, std::string_view stream, pipeline::Emitter&) override;
   void on_epoch_end(int epoch, pipeline::Emitter&) override;
   void finish(bool interrupted, pipeline::Emitter&) override;
+  // The closed epochs: a run resumed after its last epoch still ends with the classification report.
+  std::optional<std::string> save_state(bool mid_epoch) override;
+  void restore_state(const std::string& state) override;
   // The epoch line as printed, e.g. "Epoch 3/20 - 18.2s - loss: 0.0712 - accuracy: 0.9781 - ...".
   static std::string epoch_line(const EpochRow& row, int epochs, const EpochHistory& history);
   // " - loss: 0.0712 - accuracy: 0.9781 - val_loss: ..."

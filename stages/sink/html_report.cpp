@@ -57,7 +57,8 @@ void HtmlReportSink::prepare(const pipeline::RunContext& context) {
 void HtmlReportSink::consume(const pipeline::Payload& input, std::string_view, pipeline::Emitter&) {
   const auto& r = input.get<BatchResult>();
   history_.add(r);
-  if (!model_) model_ = r.model;
+  if (model_section_.empty() && r.model)
+    model_section_ = "<h2>Model</h2><div class=\"model\">" + html_layer_table(*r.model) + svg_layer_graph(*r.model) + "</div>\n";
   if (r.training || !r.inputs) return;
   const Batch& batch = *r.inputs;
   const std::size_t h = batch.x.shape()[1], w = batch.x.shape()[2], c = batch.x.shape()[3];
@@ -99,6 +100,7 @@ std::optional<std::string> HtmlReportSink::save_state(bool mid_epoch) {
   w.u64(last_wrong_count_).u64(last_wrong_.size());
   for (const Misclassified& m : last_wrong_)
     w.i64(m.index).i64(m.label).i64(m.predicted).f64(m.confidence).str(m.png);
+  w.str(model_section_);
   return w.take();
 }
 
@@ -116,6 +118,7 @@ void HtmlReportSink::restore_state(const std::string& state) {
     m.png = r.str();
     last_wrong_.push_back(std::move(m));
   }
+  model_section_ = r.remaining() > 0 ? r.str() : "";  // earlier builds saved none
   r.expect_end();
 }
 
@@ -162,9 +165,7 @@ std::string HtmlReportSink::render(const pipeline::Profile& profile, bool interr
     html += svg_line_chart(metric, axes, series);
   }
   html += "</div>\n";
-  if (model_) {
-    html += "<h2>Model</h2><div class=\"model\">" + html_layer_table(*model_) + svg_layer_graph(*model_) + "</div>\n";
-  }
+  html += model_section_;
 
   auto label = [&](std::size_t k) { return html_escape(class_label(k, context_.class_names)); };
   for (const auto& [stream, matrix] : history_.last_confusion()) {

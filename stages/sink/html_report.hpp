@@ -25,7 +25,8 @@ class HtmlReportSink : public pipeline::Processor {
   void on_epoch_end(int epoch, pipeline::Emitter&) override;
   void finish(bool interrupted, pipeline::Emitter&) override;
   std::string render(const pipeline::Profile& profile, bool interrupted) const;
-  // The closed epochs and the last epoch's misclassified images: all the report is drawn from.
+  // The closed epochs, the last epoch's misclassified images and the model section: all the report is drawn from
+  // (a run resumed after its last epoch sees no result, yet writes the whole report).
   std::optional<std::string> save_state(bool mid_epoch) override;
   void restore_state(const std::string& state) override;
 
@@ -38,7 +39,7 @@ class HtmlReportSink : public pipeline::Processor {
   pipeline::RunContext context_;
   std::vector<Misclassified> wrong_, last_wrong_;
   std::size_t wrong_count_ = 0, last_wrong_count_ = 0;
-  std::shared_ptr<const ModelRecord> model_;  // from the results: the layer table and graph
+  std::string model_section_;  // the layer table and graph, drawn from the first result's model
 };
 
 }  // namespace stages

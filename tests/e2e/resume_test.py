@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Durable runs. A run is killed (SIGKILL) again and again at seeded random instants, some of them chosen while a
 file is being written, and resumed with --resume after each kill until it ends on its own; another is stopped
-with SIGINT mid-epoch. Each must end with the same outputs as an uninterrupted run: model.ckpt, predictions.csv
+with SIGINT mid-epoch; a finished one is resumed with no epoch left. Each must end with the same outputs as an uninterrupted run: model.ckpt, predictions.csv
 and the TensorBoard records byte for byte, history.csv/json and report.html apart from measured times."""
 import glob
 import os
@@ -110,6 +110,15 @@ done = subprocess.run(command(reference_dir), cwd=source, capture_output=True, t
 duration = time.time() - started
 check(done.returncode == 0, f"uninterrupted run: {done.stderr}")
 reference = outputs(reference_dir)
+
+# Resumed after its last epoch (as a kill between the last state save and the outputs leaves it): no epoch runs,
+# yet every output is written again from the saved state alone.
+finished = os.path.join(root, "finished")
+shutil.copytree(reference_dir, finished)
+again = subprocess.run(command(finished, "--resume"), cwd=source, capture_output=True, text=True, timeout=600)
+check(again.returncode == 0, f"resuming a finished run: {again.stderr[-500:]}")
+check(f"after {epochs} complete epochs" in again.stderr, f"resuming a finished run: {again.stderr[-300:]}")
+compare(finished, reference, "resumed after the last epoch")
 
 # SIGKILL at random instants, resuming after each, until the run completes by itself; chains of such runs until
 # enough kills landed.

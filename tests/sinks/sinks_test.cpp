@@ -395,3 +395,28 @@ TEST(EpochHistory, EpochTimesComeFromTheModelsClockNotTheSinks) {
   EXPECT_GT(history.rows()[0].seconds, 4.9);
   EXPECT_DOUBLE_EQ(history.rows()[1].seconds, 2.5);
 }
+
+TEST(Console, ARunResumedAfterItsLastEpochStillPrintsTheReport) {
+  TempDir dir;
+  std::FILE* lines = std::fopen(dir.file("first.txt").c_str(), "w");
+  ConsoleSink first(params_for("console", ""), lines);
+  first.prepare(context_in(dir));
+  NullEmitter out;
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    first.consume(pipeline::Payload::of(result("test", epoch, {0, 1, 2, 2}, {0, 1, 0, 1}, 0.8)), "test", out);
+    first.on_stream_end("test", epoch, out);
+    first.on_epoch_end(epoch, out);
+  }
+  const std::string state = *first.save_state(false);
+  std::fclose(lines);
+  std::FILE* file = std::fopen(dir.file("console.txt").c_str(), "w+");
+  ConsoleSink resumed(params_for("console", ""), file);
+  resumed.prepare(context_in(dir));
+  resumed.restore_state(state);
+  resumed.finish(false, out);
+  std::fclose(file);
+  const std::string text = read(dir.file("console.txt"));
+  EXPECT_NE(text.find("Classification report (test, epoch 2)"), std::string::npos) << text;
+  std::smatch m;
+  EXPECT_TRUE(std::regex_search(text, m, std::regex("accuracy +0.5000 +4\n"))) << "the last epoch's 2 of 4: " << text;
+}

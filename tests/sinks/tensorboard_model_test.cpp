@@ -1,11 +1,13 @@
 // The model in TensorBoard and the report: the model record, histograms, weight images, the Keras config, the op
-// graph, and the tensorboard sink writing them (decoded with the protoc-generated classes of TensorBoard's messages).
+// graph, the tensorboard sink writing them (decoded with the protoc-generated classes of TensorBoard's messages), and
+// the HTML report's model section.
 #include <gtest/gtest.h>
 
 #include <cfloat>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 
 #include "event.pb.h"
@@ -13,6 +15,7 @@
 #include "model/model_config.hpp"
 #include "model/results.hpp"
 #include "sink/histogram.hpp"
+#include "sink/html_report.hpp"
 #include "sink/keras_model_json.hpp"
 #include "sink/layer_graph_svg.hpp"
 #include "sink/tensorboard.hpp"
@@ -89,7 +92,7 @@ BatchResult result_with(std::shared_ptr<const ModelRecord> model, const std::str
   return r;
 }
 
-void run_epoch(TensorBoardSink& sink, const std::shared_ptr<ModelRecord>& model, int epoch) {
+void run_epoch(pipeline::Processor& sink, const std::shared_ptr<ModelRecord>& model, int epoch) {
   NullEmitter out;
   model->publish(known_weights(*model, epoch));
   sink.consume(pipeline::Payload::of(result_with(model, "train", epoch)), "train", out);
@@ -303,4 +306,26 @@ TEST(LayerGraphSvg, TableAndDrawingOfEveryLayer) {
   for (std::size_t at = svg.find("<g class=\"layer\">"); at != std::string::npos; at = svg.find("<g class=\"layer\">", at + 1)) ++boxes;
   EXPECT_EQ(boxes, 7u);  // the input and six layers
   EXPECT_NE(svg.find("conv2d (conv2d)"), std::string::npos);
+}
+
+// A run killed after saving its last epoch's state, before writing its outputs, resumes with no epoch left: no
+// result reaches the report, which must still draw the model from its saved state.
+TEST(HtmlReport, ARunResumedAfterItsLastEpochWritesTheSameReport) {
+  TempDir dir;
+  const auto model = small_model();
+  HtmlReportSink straight(params_for("html_report", ""));
+  straight.prepare(context_in(dir));
+  for (int epoch = 0; epoch < 2; ++epoch) run_epoch(straight, model, epoch);
+  const std::string state = *straight.save_state(false);
+  HtmlReportSink resumed(params_for("html_report", ""));
+  auto context = context_in(dir);
+  context.resuming = true;
+  resumed.prepare(context);
+  resumed.restore_state(state);
+  resumed.continue_from(2);
+  const std::string html = resumed.render(pipeline::Profile{}, false);
+  EXPECT_NE(html.find("<h2>Model</h2>"), std::string::npos);
+  EXPECT_NE(html.find("conv2d (conv2d)"), std::string::npos);
+  const std::regex finished("<tr><td>finished</td><td>[^<]*</td></tr>");
+  EXPECT_EQ(std::regex_replace(html, finished, ""), std::regex_replace(straight.render(pipeline::Profile{}, false), finished, ""));
 }
