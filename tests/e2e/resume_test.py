@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Durable runs. A run is killed (SIGKILL) again and again at seeded random instants, some of them chosen while a
 file is being written, and resumed with --resume after each kill until it ends on its own; another is stopped
-with SIGINT mid-epoch; a finished one is resumed with no epoch left. Each must end with the same outputs as an uninterrupted run: model.ckpt, predictions.csv
-and the TensorBoard records byte for byte, history.csv/json and report.html apart from measured times."""
+with SIGINT mid-epoch; a finished one is resumed with no epoch left. Each must end with the same outputs as an
+uninterrupted run: model.ckpt, predictions.csv and the TensorBoard records byte for byte, history.csv/json and
+report.html apart from measured times."""
 import glob
 import os
 import random
