@@ -19,7 +19,9 @@ ScaleTransform::ScaleTransform(const pipeline::Params& p)
 
 pipeline::Payload ScaleTransform::apply(const pipeline::Payload& input, std::string_view) const {
   const auto& image = input.get<ImageSample>();
-  TensorSample out;
+  TensorSample* sample = nullptr;
+  pipeline::Payload made = pipeline::Payload::make(sample);
+  TensorSample& out = *sample;
   out.index = image.index;
   out.epoch = image.epoch;
   out.epoch_size = image.epoch_size;
@@ -31,7 +33,7 @@ pipeline::Payload ScaleTransform::apply(const pipeline::Payload& input, std::str
   const auto pixels = xt::adapt(image.pixels(), n, xt::no_ownership(), std::array<std::size_t, 1>{n});
   auto values = xt::adapt(out.x.data(), n, xt::no_ownership(), std::array<std::size_t, 1>{n});
   xt::noalias(values) = xt::cast<float>(pixels) * a + b;
-  return pipeline::Payload::of(std::move(out));
+  return made;
 }
 
 // The images of a shuffled epoch lie anywhere in the data set: without this, scale waited on memory for most of

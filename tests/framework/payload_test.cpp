@@ -53,6 +53,19 @@ TEST(Payload, EditGivesTheValueOnlyToItsSoleOwner) {
   EXPECT_EQ(wrapped.edit<Values>(), nullptr);  // given as const
 }
 
+TEST(Payload, MakeBuildsTheValueInPlaceForItsMakerToFill) {
+  Values* value = nullptr;
+  Payload made = Payload::make(value);
+  ASSERT_NE(value, nullptr);
+  value->assign({8, 9});
+  EXPECT_EQ(&made.get<Values>(), value);  // the value the payload holds, not a copy
+  EXPECT_EQ(made.edit<Values>(), value);  // its own, as of()'s
+  const int* storage = value->data();
+  const Values taken = std::move(made).take<Values>();
+  EXPECT_EQ(taken.data(), storage);
+  EXPECT_EQ(taken, (Values{8, 9}));
+}
+
 TEST(Payload, TakeOfTheWrongTypeNamesBothTypes) {
   Payload p = Payload::of(Values{1});
   try {
