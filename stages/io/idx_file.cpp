@@ -1,5 +1,6 @@
 #include "io/idx_file.hpp"
 
+#include "common/huge_pages.hpp"
 #include "pipeline/files.hpp"
 
 #include <zlib.h>
@@ -15,6 +16,7 @@ namespace {
 // compressed byte is lying; the check happens before anything is allocated.
 constexpr std::uint64_t kMaxInflateRatio = 1100;
 constexpr std::uint64_t kMaxPayloadBytes = std::uint64_t{4} << 30;
+constexpr std::uint64_t kReserveAhead = std::uint64_t{256} << 20;
 
 bool is_gzip(const std::vector<std::uint8_t>& bytes) {
   return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
@@ -166,7 +168,9 @@ IdxArray parse_idx(const std::vector<std::uint8_t>& bytes, const std::string& na
                    (gz ? "cannot hold that much (" : "has only ") + std::to_string(gz ? bytes.size() : available) +
                    (gz ? " compressed bytes)" : " bytes after the header; it is truncated"));
   }
-  // Grow with the data actually present, so a header that lies costs no more memory than the file holds.
+  // Grow with the data actually present, so a header that lies costs no more memory than the file holds: the
+  // room reserved ahead is address space until written, and it stops at kReserveAhead (a fuzzer's malloc limit).
+  reserve_on_huge_pages(array.data, static_cast<std::size_t>(std::min(payload, kReserveAhead)));
   constexpr std::size_t kChunk = std::size_t{1} << 20;
   while (array.data.size() < payload) {
     const std::size_t done = array.data.size();

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <random>
 
+#include "common/huge_pages.hpp"
 #include "common/random.hpp"
 #include "io/idx_file.hpp"
 #include "pipeline/registry.hpp"
@@ -58,7 +59,9 @@ void append_labeled_images(LabeledImages& into, const LabeledImages& more, const
                    std::to_string(into.cols));
   if (static_cast<std::uint64_t>(into.count) + more.count > std::numeric_limits<std::uint32_t>::max())
     throw IdxError(more_path + ": the files hold more than 2^32 images together");
-  auto pixels = std::make_shared<std::vector<std::uint8_t>>(*into.pixels);
+  auto pixels = std::make_shared<std::vector<std::uint8_t>>();
+  reserve_on_huge_pages(*pixels, into.pixels->size() + more.pixels->size());
+  pixels->insert(pixels->end(), into.pixels->begin(), into.pixels->end());
   pixels->insert(pixels->end(), more.pixels->begin(), more.pixels->end());
   into.pixels = std::move(pixels);
   into.labels.insert(into.labels.end(), more.labels.begin(), more.labels.end());
