@@ -51,6 +51,9 @@ TEST(SimdKernels, MaxPoolOfEveryBuildMatchesAPlainLoop) {
       k->max_pool_2x2_backward(winner.data(), dy.data(), im.h, im.w, im.c, dx.data());
       EXPECT_EQ(y, want_y);
       EXPECT_EQ(dx, want_dx) << "the gradient goes to the first maximum; every other value of dx is zero";
+      std::vector<float> inferred(y.size(), -1.0f);
+      k->max_pool_2x2_forward(x.data(), im.h, im.w, im.c, inferred.data(), nullptr);  // inference: no winners
+      EXPECT_EQ(inferred, want_y);
     }
 }
 

@@ -16,7 +16,17 @@ class MaxPool2x2 {
  public:
   // y (h/2, w/2, c) and, per output value, the window position (0-3, row-major) of its maximum as a float: the
   // backward pass then reads 2 values per output instead of the 4 inputs again (measured: 30-50% faster).
+  // `winner` may be null (inference: no backward pass reads it), and nothing is written there.
   static void forward(const float* x, std::size_t h, std::size_t w, std::size_t c, float* y, float* winner) {
+    if (winner == nullptr)
+      pool<false>(x, h, w, c, y, nullptr);
+    else
+      pool<true>(x, h, w, c, y, winner);
+  }
+
+ private:
+  template <bool kWinners>
+  static void pool(const float* x, std::size_t h, std::size_t w, std::size_t c, float* y, float* winner) {
     const std::size_t out_w = w / 2;
     for (std::size_t oh = 0; oh < h / 2; ++oh)
       for (std::size_t ow = 0; ow < out_w; ++ow) {
@@ -24,7 +34,7 @@ class MaxPool2x2 {
         const float* window[4] = {a, a + c, a + w * c, a + w * c + c};
         const std::size_t o = (oh * out_w + ow) * c;
         if (c < kLanes) {
-          forward_scalar(window, c, y + o, winner + o);
+          forward_scalar<kWinners>(window, c, y + o, winner + o * kWinners);
           continue;
         }
         // Whole registers; the last one overlaps the one before when c is not a multiple of the lanes (computing
@@ -37,14 +47,15 @@ class MaxPool2x2 {
             const Vector candidate = Vector::load_unaligned(window[q] + at);
             const auto better = candidate > best;
             best = xsimd::select(better, candidate, best);
-            where = xsimd::select(better, Vector(static_cast<float>(q)), where);
+            if constexpr (kWinners) where = xsimd::select(better, Vector(static_cast<float>(q)), where);
           }
           best.store_unaligned(y + o + at);
-          where.store_unaligned(winner + o + at);
+          if constexpr (kWinners) where.store_unaligned(winner + o + at);
         }
       }
   }
 
+ public:
   // dx (h, w, c): dy at each window's maximum, zero elsewhere (all of dx is written).
   static void backward(const float* winner, const float* dy, std::size_t h, std::size_t w, std::size_t c, float* dx) {
     const std::size_t out_w = w / 2;
@@ -68,13 +79,14 @@ class MaxPool2x2 {
   }
 
  private:
+  template <bool kWinners>
   static void forward_scalar(const float* const (&window)[4], std::size_t c, float* y, float* winner) {
     for (std::size_t k = 0; k < c; ++k) {
       float best = window[0][k], where = 0.0f;
       for (int q = 1; q < 4; ++q)
         if (window[q][k] > best) best = window[q][k], where = static_cast<float>(q);
       y[k] = best;
-      winner[k] = where;
+      if constexpr (kWinners) winner[k] = where;
     }
   }
 

@@ -17,28 +17,31 @@ std::string MaxPool2D::implementation() const {
   return kernels_ ? std::string(kernels_->name) + " kernels" : std::string();
 }
 
-void MaxPool2D::forward(const Tensor& x, Tensor& y, const PassContext&) {
+// At inference no backward pass reads the winners: none are kept, and the layer writes only y (so that slices of
+// a batch may go through it at once).
+void MaxPool2D::forward(const Tensor& x, Tensor& y, const PassContext& context) {
   const std::size_t batch = x.shape()[0];
   ensure_shape(y, batch_shape(batch, output_shape_));
-  if (!kernels_) return forward_general(x, y);
+  winners_kept_.store(context.training, std::memory_order_relaxed);
+  if (!kernels_) return forward_general(x, y, context.training);
   const std::size_t in_size = g_.in_size(), out_size = g_.out_size();
-  winner_.resize(batch * out_size);
+  if (context.training) winner_.resize(batch * out_size);
   for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     for (std::size_t n = first; n < last; ++n)
       kernels_->max_pool_2x2_forward(x.data() + n * in_size, g_.in_h, g_.in_w, g_.channels, y.data() + n * out_size,
-                                     winner_.data() + n * out_size);
+                                     context.training ? winner_.data() + n * out_size : nullptr);
   });
 }
 
-void MaxPool2D::forward_general(const Tensor& x, Tensor& y) {
+void MaxPool2D::forward_general(const Tensor& x, Tensor& y, bool keep_argmax) {
   const std::size_t batch = x.shape()[0];
   const std::size_t in_size = g_.in_size(), out_size = g_.out_size();
-  argmax_.resize(batch * out_size);
+  if (keep_argmax) argmax_.resize(batch * out_size);
   for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     for (std::size_t n = first; n < last; ++n) {
       const float* in = x.data() + n * in_size;
       float* out = y.data() + n * out_size;
-      std::uint32_t* arg = argmax_.data() + n * out_size;
+      std::uint32_t* arg = keep_argmax ? argmax_.data() + n * out_size : nullptr;
       for (std::size_t oh = 0; oh < g_.out_h; ++oh)
         for (std::size_t ow = 0; ow < g_.out_w; ++ow)
           for (std::size_t c = 0; c < g_.channels; ++c) {
@@ -50,7 +53,7 @@ void MaxPool2D::forward_general(const Tensor& x, Tensor& y) {
               }
             const std::size_t o = (oh * g_.out_w + ow) * g_.channels + c;
             out[o] = in[best];
-            arg[o] = static_cast<std::uint32_t>(best);
+            if (arg) arg[o] = static_cast<std::uint32_t>(best);
           }
     }
   });
@@ -58,6 +61,10 @@ void MaxPool2D::forward_general(const Tensor& x, Tensor& y) {
 
 void MaxPool2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
   if (!want_dx) return;
+  if (!winners_kept_.load(std::memory_order_relaxed)) {
+    Tensor pooled_again;
+    forward(x, pooled_again, PassContext{true, 0});
+  }
   const std::size_t batch = x.shape()[0];
   ensure_shape(dx, batch_shape(batch, input_shape_));
   if (!kernels_) return backward_general(dy, dx);

@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <cstdint>
 
 #include "model/nn/aligned.hpp"
@@ -19,7 +20,7 @@ class MaxPool2D : public Layer {
   std::string implementation() const override;
 
  private:
-  void forward_general(const Tensor& x, Tensor& y);
+  void forward_general(const Tensor& x, Tensor& y, bool keep_argmax);
   void backward_general(const Tensor& dy, Tensor& dx);
 
   PoolGeometry g_;
@@ -27,6 +28,9 @@ class MaxPool2D : public Layer {
   const simd::Kernels* kernels_ = nullptr;
   AlignedFloats winner_;               // 2x2 kernel: per output element, the window position of the maximum
   std::vector<std::uint32_t> argmax_;  // general loop: per output element, flat input offset within its sample
+  // Whether the last forward pass kept them (a training one); a backward pass after an inference one finds them
+  // again from x. Atomic: slices of a batch may predict at once.
+  std::atomic<bool> winners_kept_{false};
 };
 
 }  // namespace nn
