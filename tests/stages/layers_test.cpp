@@ -9,6 +9,8 @@
 #include <random>
 
 #include "model/nn/layers/conv2d.hpp"
+#include "model/nn/gemm.hpp"
+#include "model/nn/kernels/simd_kernels.hpp"
 #include "model/nn/layers/dense.hpp"
 #include <xtensor/xstrided_view.hpp>
 #include <xtensor/xmath.hpp>
@@ -155,6 +157,59 @@ TEST(Conv2D, GradientsMatchFiniteDifferences) {
 TEST(Dense, GradientsMatchFiniteDifferences) {
   Dense dense({13}, 70);  // more units than one task's slice
   check_gradients(dense, {11, 13}, 3);
+}
+
+TEST(Dense, OwnKernelsComputeWhatSgemmComputes) {
+  // Units in whole registers, with a partial one after them, and fewer than one register; batches of one task
+  // and of several (LeNet's dense1 at batch 130).
+  struct Case {
+    std::size_t inputs, units, batch;
+  };
+  for (const Case& c : {Case{50, 37, 11}, Case{64, 32, 9}, Case{20, 3, 5}, Case{2450, 500, 130}}) {
+    Dense sgemm({c.inputs}, c.units, DenseProduct::blas), own({c.inputs}, c.units, DenseProduct::own_kernels);
+    EXPECT_EQ(sgemm.implementation(), "SGEMM");
+    EXPECT_NE(own.implementation().find("kernels"), std::string::npos) << own.implementation();
+    std::mt19937_64 rng(c.units);
+    for (Dense* dense : {&sgemm, &own}) {
+      std::mt19937_64 same(5);
+      dense->initialize(same);
+      for (auto& v : *dense->parameters()[1].value) v = std::uniform_real_distribution<float>(-1, 1)(same);
+    }
+    const Tensor x = random_tensor({c.batch, c.inputs}, rng);
+    for (bool training : {true, false}) {
+      Tensor want, got;
+      sgemm.forward(x, want, PassContext{training, 1});
+      own.forward(x, got, PassContext{training, 1});
+      ASSERT_EQ(got.shape(), want.shape());
+      for (std::size_t i = 0; i < want.size(); ++i)
+        ASSERT_NEAR(got.data()[i], want.data()[i], 2e-5 * std::max(1.0f, std::abs(want.data()[i])))
+            << c.inputs << "x" << c.units << " batch " << c.batch << " value " << i;
+    }
+    const Tensor dy = random_tensor({c.batch, c.units}, rng);
+    Tensor dx_sgemm, dx_own;
+    sgemm.backward(x, Tensor(), dy, dx_sgemm, true);
+    own.backward(x, Tensor(), dy, dx_own, true);
+    EXPECT_EQ(dx_own, dx_sgemm);  // dL/dx takes SGEMM on both
+    const Tensor &want = *sgemm.parameters()[0].grad, &got = *own.parameters()[0].grad;
+    for (std::size_t i = 0; i < want.size(); ++i)
+      ASSERT_NEAR(got.data()[i], want.data()[i], 2e-5 * std::max(1.0f, std::abs(want.data()[i])))
+          << c.inputs << "x" << c.units << " batch " << c.batch << " kernel gradient " << i;
+  }
+  Dense own({13}, 70, DenseProduct::own_kernels);
+  check_gradients(own, {11, 13}, 3);
+}
+
+TEST(Dense, AutomaticTakesOurKernelsOnlyWhereTheirRegistersAreWiderThanOpenBlas) {
+  EXPECT_EQ(openblas_core_lanes("Haswell"), 8u);
+  EXPECT_EQ(openblas_core_lanes("ZEN"), 8u);
+  EXPECT_EQ(openblas_core_lanes("SkylakeX"), 16u);
+  EXPECT_EQ(openblas_core_lanes("Cooperlake"), 16u);
+  EXPECT_EQ(openblas_core_lanes("Prescott"), 4u);
+  EXPECT_TRUE(own_kernels_are_wider(16, openblas_core_lanes("Haswell")));  // the pinned AMD EPYC Zen 5
+  EXPECT_FALSE(own_kernels_are_wider(16, openblas_core_lanes("Cooperlake")));
+  EXPECT_FALSE(own_kernels_are_wider(8, openblas_core_lanes("Haswell")));
+  const bool wider = simd::kernels().lanes > blas_lanes();
+  EXPECT_EQ(Dense({8}, 4).implementation() != "SGEMM", wider) << blas_description();
 }
 
 TEST(Dense, OneImageGivesTheRowOfABatch) {

@@ -2,6 +2,8 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 namespace nn {
@@ -24,5 +26,17 @@ std::string blas_description() {
          (forced != nullptr ? std::string(" (set by OPENBLAS_CORETYPE=") + forced + ")" : "") + ", " +
          std::to_string(openblas_get_num_threads()) + " thread(s)";
 }
+
+std::size_t openblas_core_lanes(const std::string& core) {
+  std::string name(core);
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  for (const char* avx512 : {"skylakex", "cooperlake", "sapphirerapids"})
+    if (name == avx512) return 16;
+  for (const char* avx : {"haswell", "zen", "sandybridge", "bulldozer", "piledriver", "steamroller", "excavator"})
+    if (name == avx) return 8;
+  return 4;
+}
+
+std::size_t blas_lanes() { return openblas_core_lanes(openblas_get_corename()); }
 
 }  // namespace nn

@@ -14,5 +14,9 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
 void use_single_threaded_blas();
 // "OpenBLAS 0.3.21, core Haswell, 1 thread" for the run header and --version.
 std::string blas_description();
+// Floats per vector register of the kernels OpenBLAS runs (16 for its AVX-512 cores, 8 for the AVX2 ones).
+std::size_t blas_lanes();
+// From an OpenBLAS core name ("Haswell", "SkylakeX", "Cooperlake", ...).
+std::size_t openblas_core_lanes(const std::string& core);
 
 }  // namespace nn

@@ -56,8 +56,9 @@ struct Kernels {
   void (*winograd4_forward)(const WinogradPlan&, const float* x, std::size_t samples, const float* u, const float* bias,
                             float* y, const WinogradScratch&);
   // 2x2 windows, stride 2, over one (h, w, c) image; y is (h/2, w/2, c). Ties go to the first maximum in
-  // row-major window order; `winner` (one float per output value) records the window position (0-3) the backward
-  // pass routes the gradient to. Backward writes all of dx (zero outside the maxima).
+  // row-major window order; `winner` (one float per output value; null at inference, when nothing reads it)
+  // records the window position (0-3) the backward pass routes the gradient to. Backward writes all of dx (zero
+  // outside the maxima).
   void (*max_pool_2x2_forward)(const float* x, std::size_t h, std::size_t w, std::size_t c, float* y, float* winner);
   void (*max_pool_2x2_backward)(const float* winner, const float* dy, std::size_t h, std::size_t w, std::size_t c,
                                 float* dx);
