@@ -68,7 +68,9 @@ void Dense::forward(const Tensor& x, Tensor& y, const PassContext&) {
     pad_last_columns(kernel_.data(), inputs_, last_columns_);
     pad_last_columns(bias_.data(), 1, last_bias_);
     for_each_slice(batch, slice_for(inputs_ * units_, 64), [&](std::size_t, std::size_t first, std::size_t last) {
-      forward_by_own_kernels(x.data() + first * inputs_, last - first, y.data() + first * units_);
+      const simd::NarrowLhs rows_of_x{x.data() + first * inputs_, inputs_, 1, 0, inputs_, 1};
+      product_by_own_kernels(last - first, rows_of_x, kernel_.data(), last_columns_.data(), bias_.data(),
+                             last_bias_.data(), y.data() + first * units_);
     });
     return;
   }
@@ -92,28 +94,16 @@ void Dense::pad_last_columns(const float* matrix, std::size_t rows, AlignedFloat
   for (std::size_t i = 0; i < rows; ++i) std::copy_n(matrix + i * units_ + whole, rest, padded.data() + i * lanes);
 }
 
-// dL/dkernel rows [first, first + rows): columns of x (A(r, l) = x[l][first + r]) times dy.
-void Dense::kernel_gradient_by_own_kernels(const float* x_columns, std::size_t batch, std::size_t rows,
-                                           const float* dy, float* grad) const {
+// c (rows, units) = a · b, from `bias` where given: the whole registers of b's columns (its rows `units_` apart)
+// read b in place, the rest its zero-padded copy `b_last` (and `bias_last`'s).
+void Dense::product_by_own_kernels(std::size_t rows, const simd::NarrowLhs& a, const float* b, const float* b_last,
+                                   const float* bias, const float* bias_last, float* c) const {
   const std::size_t lanes = kernels_->lanes, whole = units_ - units_ % lanes;
-  const simd::NarrowLhs lhs{x_columns, 1, 1, 0, batch, inputs_};
   if (whole > 0)
-    kernels_->narrow_gemm(rows, whole / lanes, lhs, dy, units_, simd::NarrowOut{grad, units_, whole, false, nullptr});
+    kernels_->narrow_gemm(rows, whole / lanes, a, b, units_, simd::NarrowOut{c, units_, whole, false, bias});
   if (whole < units_)
-    kernels_->narrow_gemm(rows, 1, lhs, last_gradient_columns_.data(), lanes,
-                          simd::NarrowOut{grad + whole, units_, units_ - whole, false, nullptr});
-}
-
-// Whole registers of columns read the kernel in place; the rest, its zero-padded copy.
-void Dense::forward_by_own_kernels(const float* x, std::size_t rows, float* y) const {
-  const std::size_t lanes = kernels_->lanes, whole = units_ - units_ % lanes;
-  const simd::NarrowLhs lhs{x, inputs_, 1, 0, inputs_, 1};
-  if (whole > 0)
-    kernels_->narrow_gemm(rows, whole / lanes, lhs, kernel_.data(), units_,
-                          simd::NarrowOut{y, units_, whole, false, bias_.data()});
-  if (whole < units_)
-    kernels_->narrow_gemm(rows, 1, lhs, last_columns_.data(), lanes,
-                          simd::NarrowOut{y + whole, units_, units_ - whole, false, last_bias_.data()});
+    kernels_->narrow_gemm(rows, 1, a, b_last, lanes,
+                          simd::NarrowOut{c + whole, units_, units_ - whole, false, bias_last});
 }
 
 void Dense::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
@@ -123,9 +113,11 @@ void Dense::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& d
   // nothing to reduce). Their left operand, columns of x, is strided: xtensor-blas would copy it, nn::gemm does not.
   if (kernels_) pad_last_columns(dy.data(), batch, last_gradient_columns_);
   for_each_slice(inputs_, slice_for(batch * units_, 64), [&](std::size_t, std::size_t first, std::size_t last) {
-    if (kernels_)
-      return kernel_gradient_by_own_kernels(x.data() + first, batch, last - first, dy.data(),
-                                            kernel_grad_.data() + first * units_);
+    if (kernels_) {  // A(r, l) = x[l][first + r]
+      const simd::NarrowLhs columns_of_x{x.data() + first, 1, 1, 0, batch, inputs_};
+      return product_by_own_kernels(last - first, columns_of_x, dy.data(), last_gradient_columns_.data(), nullptr,
+                                    nullptr, kernel_grad_.data() + first * units_);
+    }
     gemm(true, false, last - first, units_, batch, 1.0f, x.data() + first, inputs_, dy.data(), units_, 0.0f,
          kernel_grad_.data() + first * units_, units_);
   });

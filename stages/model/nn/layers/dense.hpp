@@ -5,8 +5,9 @@
 
 namespace nn {
 
-// How the forward product runs: OpenBLAS's SGEMM, or our vector kernel where its registers are wider than those
-// of the kernels OpenBLAS runs (a machine that pins OpenBLAS to an AVX2 core on an AVX-512 CPU).
+// How the forward product and the kernel gradient run: OpenBLAS's SGEMM, or our vector kernel where its registers
+// are wider than those of the kernels OpenBLAS runs (a machine that pins OpenBLAS to an AVX2 core on an AVX-512
+// CPU). dL/dx takes SGEMM either way (our kernel would need the kernel transposed).
 enum class DenseProduct { automatic, blas, own_kernels };
 
 // Whether `automatic` takes our kernels: only when they are wider (dense1 of LeNet at batch 128 on an AMD EPYC
@@ -32,12 +33,11 @@ class Dense : public Layer {
  private:
   void allocate();
   void pad_last_columns(const float* matrix, std::size_t rows, AlignedFloats& padded) const;
-  void forward_by_own_kernels(const float* x, std::size_t rows, float* y) const;
-  void kernel_gradient_by_own_kernels(const float* x_columns, std::size_t batch, std::size_t rows, const float* dy,
-                                      float* grad) const;
+  void product_by_own_kernels(std::size_t rows, const simd::NarrowLhs& a, const float* b, const float* b_last,
+                              const float* bias, const float* bias_last, float* c) const;
   std::size_t inputs_, units_;
   Tensor kernel_, bias_, kernel_grad_, bias_grad_;
-  const simd::Kernels* kernels_ = nullptr;  // set: the forward product runs in our kernels
+  const simd::Kernels* kernels_ = nullptr;  // set: the forward product and kernel gradient run in our kernels
   // The kernel's, bias's and dL/dy's columns past the last whole register, zero-padded to one register a row.
   AlignedFloats last_columns_, last_bias_, last_gradient_columns_;
 };
