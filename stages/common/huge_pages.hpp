@@ -1,7 +1,7 @@
 #pragma once
 // Data sets held whole in memory and read in a new random order every epoch: on 4 KB pages nearly every sample
 // costs a TLB miss, a page walk that a hypervisor makes two-dimensional; on 2 MB pages MNIST's 47 MB take 24 TLB
-// entries (the data-only config: +7-10% on the AMD EPYC Zen 5, bench/README.md section 10, session 15).
+// entries (the data-only config: +4-10% on the AMD EPYC Zen 5, bench/README.md section 10, session 15).
 #include <cstddef>
 #include <cstdint>
 #include <vector>
