@@ -1,5 +1,4 @@
 #pragma once
-#include <atomic>
 #include <cstdint>
 
 #include "model/nn/aligned.hpp"
@@ -29,8 +28,8 @@ class MaxPool2D : public Layer {
   AlignedFloats winner_;               // 2x2 kernel: per output element, the window position of the maximum
   std::vector<std::uint32_t> argmax_;  // general loop: per output element, flat input offset within its sample
   // Whether the last forward pass kept them (a training one); a backward pass after an inference one finds them
-  // again from x. Atomic: slices of a batch may predict at once.
-  std::atomic<bool> winners_kept_{false};
+  // again from x.
+  bool winners_kept_ = false;
 };
 
 }  // namespace nn
