@@ -16,6 +16,9 @@ namespace {
 // Tasks are fixed slices (results do not depend on the thread count) big enough to be worth a task: about 2 M
 // multiply-adds, so LeNet's dense1 at batch 128 splits in two and dense2 not at all.
 constexpr std::size_t kMinMultiplyAddsPerTask = std::size_t{1} << 21;
+// Rows of the kernel per block of our kernels' product: 96 columns of 512 rows are 192 KB (384 and 768 measured
+// the same; no blocks, 10-30% slower).
+constexpr std::size_t kDepthBlock = 512;
 std::size_t slice_for(std::size_t multiply_adds_per_item, std::size_t at_least) {
   return std::max(at_least, (kMinMultiplyAddsPerTask + multiply_adds_per_item - 1) / multiply_adds_per_item);
 }
@@ -95,15 +98,25 @@ void Dense::pad_last_columns(const float* matrix, std::size_t rows, AlignedFloat
 }
 
 // c (rows, units) = a · b, from `bias` where given: the whole registers of b's columns (its rows `units_` apart)
-// read b in place, the rest its zero-padded copy `b_last` (and `bias_last`'s).
+// read b in place, the rest its zero-padded copy `b_last` (and `bias_last`'s). The depth goes in blocks, each
+// added to c, so that the rows of b a block of rows of c reads stay in L2 (dense1's 2450 x 96 columns would be
+// 940 KB): dense1's forward, Zen 5, 1.39 -> 0.97-1.07 ms on 2 threads, 2.1-2.3 -> 1.87-1.98 ms on 1. (Both
+// callers' a is one run of `depth` values a row: outer_count 1.)
 void Dense::product_by_own_kernels(std::size_t rows, const simd::NarrowLhs& a, const float* b, const float* b_last,
                                    const float* bias, const float* bias_last, float* c) const {
-  const std::size_t lanes = kernels_->lanes, whole = units_ - units_ % lanes;
-  if (whole > 0)
-    kernels_->narrow_gemm(rows, whole / lanes, a, b, units_, simd::NarrowOut{c, units_, whole, false, bias});
-  if (whole < units_)
-    kernels_->narrow_gemm(rows, 1, a, b_last, lanes,
-                          simd::NarrowOut{c + whole, units_, units_ - whole, false, bias_last});
+  const std::size_t lanes = kernels_->lanes, whole = units_ - units_ % lanes, depth = a.inner_count;
+  for (std::size_t first = 0; first < depth; first += kDepthBlock) {
+    simd::NarrowLhs block = a;
+    block.data += first * a.inner_stride;
+    block.inner_count = std::min(kDepthBlock, depth - first);
+    const bool onto_c = first > 0;
+    if (whole > 0)
+      kernels_->narrow_gemm(rows, whole / lanes, block, b + first * units_, units_,
+                            simd::NarrowOut{c, units_, whole, onto_c, onto_c ? nullptr : bias});
+    if (whole < units_)
+      kernels_->narrow_gemm(rows, 1, block, b_last + first * lanes, lanes,
+                            simd::NarrowOut{c + whole, units_, units_ - whole, onto_c, onto_c ? nullptr : bias_last});
+  }
 }
 
 void Dense::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
