@@ -16,6 +16,8 @@ class LeakyReLU : public nn::Layer {
   std::string type() const override { return "leaky_relu"; }
   // Each output depends on its own sample alone: at inference the network may run it slice by slice.
   bool predicts_by_slices() const override { return true; }
+  // Its forward pass writes nothing but y: parts of a batch may go through it on several cores at once.
+  bool predicts_concurrently() const override { return true; }
 
   void forward(const nn::Tensor& x, nn::Tensor& y, const nn::PassContext&) override {
     nn::ensure_shape(y, nn::Shape(x.shape().begin(), x.shape().end()));

@@ -60,7 +60,7 @@ TEST(Plugins, EveryWayAPluginCanBeWrongIsAConfigErrorNamingIt) {
   const Result old = run(config + "[" + kPlugins + "/libold_interface_plugin.so]");
   EXPECT_EQ(old.code, 2);
   EXPECT_TRUE(has(old, "was built for plugin interface 0 (pipeline ")) << old.output;
-  EXPECT_TRUE(has(old, "offers interface 5: rebuild the plugin against this version's SDK")) << old.output;
+  EXPECT_TRUE(has(old, "offers interface 6: rebuild the plugin against this version's SDK")) << old.output;
   const Result collides = run(config + "[" + kPlugins + "/libcolliding_plugin.so]");
   EXPECT_EQ(collides.code, 2);
   EXPECT_TRUE(has(collides, "adds the stage type 'scale', which is built in; rename the plugin's type"))

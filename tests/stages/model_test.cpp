@@ -3,7 +3,10 @@
 
 #include <oneapi/tbb/task_arena.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <limits>
 #include <fstream>
 
@@ -150,17 +153,104 @@ TEST(Sequential, PoolingBeforeReLUChangesNoBit) {
   for (std::size_t k = 0; k < params.size(); ++k) EXPECT_EQ(*params[k].grad, swapped[k]) << params[k].name;
 }
 
-TEST(Sequential, PredictsInSlicesWhatTheLayersPredictOnTheWholeBatch) {
-  // At inference Sequential runs conv .. flatten slice by slice (32 images here: 3 whole slices and one of 4); the
-  // logits must be bit for bit those of every layer run on the whole batch.
+TEST(Sequential, PredictsByPartsAndSlicesWhatTheLayersPredictOnEachPart) {
+  // At inference every LeNet layer predicts concurrently: Sequential sends parts of 64 images through the network
+  // (here 64 and 36), and within a part conv .. flatten slice by slice (32 images: 32 + 32, 32 + 4). The logits
+  // must be bit for bit those of every layer run on each part as a whole, on one thread or two.
   auto net = small_net(kLeNetLayers, {28, 28, 1});
   net->initialize(7);
   std::mt19937_64 rng(4);
   Tensor x = Tensor::from_shape({100, 28, 28, 1});
   for (auto& v : x) v = std::uniform_real_distribution<float>(0, 1)(rng);
-  std::vector<Tensor> outputs(net->size());
-  for (std::size_t i = 0; i < net->size(); ++i) net->layer(i).forward(i ? outputs[i - 1] : x, outputs[i], {false, 1});
-  for (int pass = 0; pass < 2; ++pass) EXPECT_EQ(net->forward(x, PassContext{false, 1}), outputs.back()) << pass;
+  Tensor expected = Tensor::from_shape({100, 10});
+  for (auto [first, last] : {std::pair<std::size_t, std::size_t>{0, 64}, {64, 100}}) {
+    std::vector<Tensor> outputs(net->size());
+    const Tensor part = xt::view(x, xt::range(first, last));
+    for (std::size_t i = 0; i < net->size(); ++i)
+      net->layer(i).forward(i ? outputs[i - 1] : part, outputs[i], {false, 1});
+    xt::view(expected, xt::range(first, last)) = outputs.back();
+  }
+  for (int threads : {1, 2})
+    oneapi::tbb::task_arena(threads).execute([&] {
+      for (int pass = 0; pass < 2; ++pass)
+        EXPECT_EQ(net->forward(x, PassContext{false, 1}), expected) << threads << " threads, pass " << pass;
+    });
+}
+
+TEST(Sequential, BackwardAfterAnInferencePassThatKeptNoActivationsIsRefused) {
+  auto net = small_net(kLeNetLayers, {28, 28, 1});
+  net->initialize(7);
+  Tensor probs, grad;
+  const Tensor y = one_hot(std::vector<int>(100, 3), 10);
+  for (std::size_t batch : {100, 40, 8}) {  // by parts, by slices, whole
+    Tensor x = xt::zeros<float>({batch, std::size_t{28}, std::size_t{28}, std::size_t{1}});
+    const Tensor labels = xt::view(y, xt::range(0, batch));
+    softmax_cross_entropy(net->forward(x, PassContext{false, 1}), labels, probs, &grad);
+    if (batch > 32) {
+      try {
+        net->backward(grad);
+        ADD_FAILURE() << "backward after an inference pass of " << batch << " images";
+      } catch (const std::logic_error& e) {
+        EXPECT_NE(std::string(e.what()).find("run forward with training true first"), std::string::npos) << e.what();
+      }
+    } else {
+      EXPECT_NO_THROW(net->backward(grad)) << "a batch that went whole";
+    }
+    softmax_cross_entropy(net->forward(x, PassContext{true, 1}), labels, probs, &grad);
+    EXPECT_NO_THROW(net->backward(grad)) << "after a training pass of " << batch;
+  }
+}
+
+namespace {
+// The identity, measuring how many of its calls overlap: at inference, one that may overlap waits up to 0.5 s for
+// another call to have joined it (not for one to be in flight still: the first to see two might leave before the
+// other looks).
+class OverlapProbe : public Layer {
+ public:
+  OverlapProbe(Shape shape, bool concurrently) : Layer(shape), concurrently_(concurrently) { output_shape_ = shape; }
+  std::string type() const override { return "overlap_probe"; }
+  bool predicts_concurrently() const override { return concurrently_; }
+  void forward(const Tensor& x, Tensor& y, const PassContext& context) override {
+    const int now = ++in_flight_;
+    for (int most = most_; now > most && !most_.compare_exchange_weak(most, now);) {}
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    while (concurrently_ && !context.training && most_ < 2 && std::chrono::steady_clock::now() < until)
+      std::this_thread::yield();
+    y = x;
+    --in_flight_;
+    ++calls_;
+  }
+  void backward(const Tensor&, const Tensor&, const Tensor&, Tensor&, bool) override {}
+  std::atomic<int> in_flight_{0}, most_{0}, calls_{0};
+
+ private:
+  bool concurrently_;
+};
+}  // namespace
+
+TEST(Sequential, PartsOfABatchGoThroughTheNetworkAtOnceWhereEveryLayerAllowsIt) {
+  const Shape image = {4, 4, 2};
+  oneapi::tbb::task_arena two_threads(2);
+  for (bool second_allows : {true, false}) {
+    Sequential net(image);
+    std::vector<OverlapProbe*> probes;
+    for (bool concurrently : {true, second_allows}) {
+      auto probe = std::make_unique<OverlapProbe>(image, concurrently);
+      probes.push_back(probe.get());
+      net.add(std::move(probe));
+    }
+    std::mt19937_64 rng(6);
+    Tensor x = Tensor::from_shape(batch_shape(128, image));  // two parts of 64 images
+    for (auto& v : x) v = std::uniform_real_distribution<float>(-1, 1)(rng);
+    two_threads.execute([&] { EXPECT_EQ(net.forward(x, PassContext{false, 1}), x); });
+    for (auto* probe : probes) {
+      EXPECT_EQ(probe->calls_, second_allows ? 2 : 1) << "every layer allowing it: " << second_allows;
+      EXPECT_EQ(probe->most_, second_allows ? 2 : 1) << "calls at once, every layer allowing it: " << second_allows;
+    }
+    for (auto* probe : probes) probe->most_ = 0;
+    two_threads.execute([&] { EXPECT_EQ(net.forward(x, PassContext{true, 1}), x); });
+    for (auto* probe : probes) EXPECT_EQ(probe->most_, 1) << "training runs whole batches";
+  }
 }
 
 namespace {

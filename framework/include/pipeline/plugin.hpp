@@ -21,10 +21,11 @@
 // The plugin interface: bumped whenever a type a plugin shares with the framework changes its layout or meaning
 // (2: Payload::take and Transform::apply_moved; 3: Transform::prefetch, and payloads and sample tensors in payload
 // memory, which a plugin built before would free with the wrong allocator; 4: nn::Layer::predicts_by_slices, a new
-// virtual function in a layer's vtable; 5: nn::Dense and nn::MaxPool2D hold more members).
+// virtual function in a layer's vtable; 5: nn::Dense and nn::MaxPool2D hold more members; 6:
+// nn::Layer::predicts_concurrently).
 // (Overridable only so that the tests can build a plugin "for another version".)
 #ifndef PIPELINE_PLUGIN_INTERFACE
-#define PIPELINE_PLUGIN_INTERFACE 5
+#define PIPELINE_PLUGIN_INTERFACE 6
 #endif
 
 namespace pipeline {

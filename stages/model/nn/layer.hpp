@@ -53,6 +53,10 @@ class Layer {
   // depends on that sample alone and the work does not gain from a whole batch (Dense's GEMM does, so it says no).
   // Sequential then runs the leading such layers slice by slice, keeping a slice's activations in cache.
   virtual bool predicts_by_slices() const { return false; }
+  // Whether forward at inference (context.training false) may run on several threads at once, each call with its
+  // own x and y: it writes nothing else but per-thread scratch or state under its own lock. Where every layer
+  // says yes, Sequential sends parts of a batch through the whole network one per core.
+  virtual bool predicts_concurrently() const { return false; }
 
  protected:
   Shape input_shape_;

@@ -5,6 +5,9 @@
 #include <new>
 #include <stdexcept>
 
+#include <oneapi/tbb/task_arena.h>
+
+#include "model/nn/parallel.hpp"
 #include "model/nn/pool_before_relu.hpp"
 #include "pipeline/files.hpp"
 
@@ -29,13 +32,26 @@ void Sequential::initialize(std::uint64_t seed) {
 // The caller's x is the first layer's input as it is (no copy); it must outlive backward().
 const Tensor& Sequential::forward(const Tensor& x, const PassContext& context) {
   input_ = &x;
-  activations_.resize(layers_.size());
+  pass_.outputs.resize(layers_.size());
   gradients_.resize(layers_.size());
-  const std::size_t front = context.training ? 0 : sliced_front();
+  const bool by_parts = !context.training && predicts_by_parts(x.shape()[0]);
+  std::size_t front = 0;
+  activations_kept_ = !by_parts && slice_of_front(x.shape()[0], context, front) == 0;
+  return by_parts ? predict_by_parts(x, context) : run_pass(x, pass_, context);
+}
+
+std::size_t Sequential::slice_of_front(std::size_t batch, const PassContext& context, std::size_t& front) const {
+  front = context.training ? 0 : sliced_front();
   const std::size_t slice = front == 0 ? 0 : images_per_slice(front);
-  if (slice == 0 || x.shape()[0] <= slice) return run_layers(0, layers_.size(), x, activations_, context);
-  predict_front_by_slices(x, front, slice, context);
-  return run_layers(front, layers_.size(), activations_[front - 1], activations_, context);
+  return batch > slice ? slice : 0;
+}
+
+const Tensor& Sequential::run_pass(const Tensor& x, PassBuffers& buffers, const PassContext& context) {
+  std::size_t front = 0;
+  const std::size_t slice = slice_of_front(x.shape()[0], context, front);
+  if (slice == 0) return run_layers(0, layers_.size(), x, buffers.outputs, context);
+  predict_front_by_slices(x, front, slice, buffers, context);
+  return run_layers(front, layers_.size(), buffers.outputs[front - 1], buffers.outputs, context);
 }
 
 const Tensor& Sequential::run_layers(std::size_t first, std::size_t last, const Tensor& x,
@@ -72,28 +88,60 @@ std::size_t Sequential::images_per_slice(std::size_t front) const {
   return std::max(kSamplesPerTask, images - images % kSamplesPerTask);
 }
 
-void Sequential::predict_front_by_slices(const Tensor& x, std::size_t front, std::size_t slice,
+void Sequential::predict_front_by_slices(const Tensor& x, std::size_t front, std::size_t slice, PassBuffers& buffers,
                                          const PassContext& context) {
   const std::size_t batch = x.shape()[0];
   const std::size_t in_size = shape_size(input_shape_), out_size = shape_size(layers_[front - 1]->output_shape());
-  ensure_shape(activations_[front - 1], batch_shape(batch, layers_[front - 1]->output_shape()));
+  Tensor& front_output = buffers.outputs[front - 1];
+  ensure_shape(front_output, batch_shape(batch, layers_[front - 1]->output_shape()));
   for (std::size_t first = 0; first < batch; first += slice) {
     const std::size_t n = std::min(slice, batch - first);
-    SliceBuffers& buffers = slices_[n == slice ? 0 : 1];
-    buffers.outputs.resize(front);
-    ensure_shape(buffers.input, batch_shape(n, input_shape_));
-    std::copy_n(x.data() + first * in_size, n * in_size, buffers.input.data());
-    const Tensor& out = run_layers(0, front, buffers.input, buffers.outputs, context);
-    std::copy_n(out.data(), n * out_size, activations_[front - 1].data() + first * out_size);
+    SliceBuffers& slice_buffers = buffers.slices[n == slice ? 0 : 1];
+    slice_buffers.outputs.resize(front);
+    ensure_shape(slice_buffers.input, batch_shape(n, input_shape_));
+    std::copy_n(x.data() + first * in_size, n * in_size, slice_buffers.input.data());
+    const Tensor& out = run_layers(0, front, slice_buffers.input, slice_buffers.outputs, context);
+    std::copy_n(out.data(), n * out_size, front_output.data() + first * out_size);
   }
 }
 
+bool Sequential::predicts_by_parts(std::size_t batch) const {
+  return batch > kImagesPerPart && std::all_of(layers_.begin(), layers_.end(), [](const std::unique_ptr<Layer>& layer) {
+           return layer->predicts_concurrently();
+         });
+}
+
+// Each part stays on the core that takes it: the layers by turns would hand every activation between the cores
+// (which a host may place far apart), and wait at each layer for the slower core. Isolated: a core waiting inside
+// its part's layers takes no other part. Parts have a fixed size, so results do not depend on the thread count.
+const Tensor& Sequential::predict_by_parts(const Tensor& x, const PassContext& context) {
+  const std::size_t batch = x.shape()[0], in_size = shape_size(input_shape_), out_size = shape_size(output_shape());
+  parameters();  // allocates any parameters not yet allocated, before the parts share them
+  Tensor& logits = pass_.outputs.back();
+  ensure_shape(logits, batch_shape(batch, output_shape()));
+  parts_.resize((batch + kImagesPerPart - 1) / kImagesPerPart);
+  for_each_slice(batch, kImagesPerPart, [&](std::size_t p, std::size_t first, std::size_t last) {
+    oneapi::tbb::this_task_arena::isolate([&] {
+      PassBuffers& part = parts_[p];
+      part.outputs.resize(layers_.size());
+      ensure_shape(part.input, batch_shape(last - first, input_shape_));
+      std::copy_n(x.data() + first * in_size, (last - first) * in_size, part.input.data());
+      const Tensor& out = run_pass(part.input, part, context);
+      std::copy_n(out.data(), (last - first) * out_size, logits.data() + first * out_size);
+    });
+  });
+  return logits;
+}
+
 void Sequential::backward(const Tensor& grad_logits, const std::function<void(Layer&)>& layer_done) {
+  if (!activations_kept_)
+    throw std::logic_error("Sequential::backward: the last forward pass kept no activations (at inference a batch of "
+                           "more than one slice goes by slices or parts); run forward with training true first");
   for (std::size_t i = layers_.size(); i-- > 0;) {
     const Tensor& dy = i + 1 == layers_.size() ? grad_logits : gradients_[i + 1];
     if (i > 0 && swapped_with_next(i - 1)) {  // ReLU's gradient on the pooled values, then pooling's
-      relu_gradient(activations_[i], dy, gradients_[i]);
-      layers_[i]->backward(input_of(i - 1), activations_[i], gradients_[i], gradients_[i - 1], i - 1 > 0);
+      relu_gradient(pass_.outputs[i], dy, gradients_[i]);
+      layers_[i]->backward(input_of(i - 1), pass_.outputs[i], gradients_[i], gradients_[i - 1], i - 1 > 0);
       if (layer_done) {
         layer_done(*layers_[i]);
         layer_done(*layers_[i - 1]);
@@ -101,7 +149,7 @@ void Sequential::backward(const Tensor& grad_logits, const std::function<void(La
       --i;  // the ReLU is done too
       continue;
     }
-    layers_[i]->backward(input_of(i), activations_[i], dy, gradients_[i], i > 0);
+    layers_[i]->backward(input_of(i), pass_.outputs[i], dy, gradients_[i], i > 0);
     if (layer_done) layer_done(*layers_[i]);
   }
 }

@@ -23,7 +23,8 @@ class ConvEngine {
   // y (N, out_h, out_w, filters) = x * kernel + bias; kernel (k, k, in_c, filters).
   virtual void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) = 0;
   // The same for inference (no backward pass follows): an engine may take a faster algorithm that rounds a little
-  // differently; still deterministic on any number of threads.
+  // differently; still deterministic on any number of threads. Calls may run at once, each on its own x and y
+  // (Layer::predicts_concurrently): what an engine caches of the kernel it updates under a lock.
   virtual void infer(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) {
     forward(x, kernel, bias, y);
   }

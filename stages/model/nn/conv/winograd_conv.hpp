@@ -2,6 +2,7 @@
 // Convolution by Winograd F(2x2, 5x5) (winograd5x5.hpp) for stride-1 5x5 kernels: 36 multiplies per 2x2 output
 // tile instead of 100. Kernel gradients are summed in the transformed domain and brought back once per batch.
 // Inference takes F(4x4, 5x5) (winograd_f4x4.hpp) where its 4x4 tiles multiply less.
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -31,6 +32,7 @@ class WinogradConv : public ConvEngine {
   std::vector<float> transformed_kernel_;  // the kernel winograd_ holds the transform of
   std::optional<WinogradF4x4> predictor_;  // where it saves products
   std::vector<float> predictor_kernel_;     // the kernel predictor_ holds the transform of
+  std::mutex kernel_mutex_;  // over the two above: inference passes may run at once (Layer::predicts_concurrently)
   TaskGradients task_gradients_;
   AlignedFloats transformed_gradient_;
 };

@@ -11,6 +11,7 @@ class AvgPool2D : public Layer {
   AvgPool2D(Shape input_shape, std::size_t pool, std::size_t stride);
   std::string type() const override { return "avg_pool2d"; }
   bool predicts_by_slices() const override { return true; }
+  bool predicts_concurrently() const override { return true; }
   void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) override;
 

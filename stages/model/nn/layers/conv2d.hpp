@@ -15,6 +15,7 @@ class Conv2D : public Layer {
   std::string implementation() const override { return engine_->name(); }
   std::string type() const override { return "conv2d"; }
   bool predicts_by_slices() const override { return true; }
+  bool predicts_concurrently() const override { return true; }
   void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) override;
   std::vector<Parameter> parameters() override {

@@ -1,6 +1,7 @@
 #include "model/nn/layers/dense.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 #include <xtensor-blas/xblas.hpp>
@@ -68,8 +69,7 @@ void Dense::forward(const Tensor& x, Tensor& y, const PassContext&) {
   // large (dense1, batch 128, 2 threads: 1.41 → 1.21 ms against 64-column blocks).
   const auto kernel = matrix(kernel_.data(), inputs_, units_);
   if (kernels_ && batch > 1) {
-    pad_last_columns(kernel_.data(), inputs_, last_columns_);
-    pad_last_columns(bias_.data(), 1, last_bias_);
+    refresh_last_columns();
     for_each_slice(batch, slice_for(inputs_ * units_, 64), [&](std::size_t, std::size_t first, std::size_t last) {
       const simd::NarrowLhs rows_of_x{x.data() + first * inputs_, inputs_, 1, 0, inputs_, 1};
       product_by_own_kernels(last - first, rows_of_x, kernel_.data(), last_columns_.data(), bias_.data(),
@@ -95,6 +95,23 @@ void Dense::pad_last_columns(const float* matrix, std::size_t rows, AlignedFloat
   if (rest == 0) return;
   padded.assign(rows * lanes, 0.0f);
   for (std::size_t i = 0; i < rows; ++i) std::copy_n(matrix + i * units_ + whole, rest, padded.data() + i * lanes);
+}
+
+// Whether `padded` holds those columns of `matrix`, bit for bit (a NaN weight is no change).
+bool Dense::holds_last_columns(const float* matrix, std::size_t rows, const AlignedFloats& padded) const {
+  const std::size_t lanes = kernels_->lanes, whole = units_ - units_ % lanes, rest = units_ - whole;
+  if (rest == 0) return true;
+  if (padded.size() != rows * lanes) return false;
+  for (std::size_t i = 0; i < rows; ++i)
+    if (std::memcmp(matrix + i * units_ + whole, padded.data() + i * lanes, rest * sizeof(float)) != 0) return false;
+  return true;
+}
+
+void Dense::refresh_last_columns() {
+  const std::lock_guard<std::mutex> lock(last_columns_mutex_);
+  if (!holds_last_columns(kernel_.data(), inputs_, last_columns_))
+    pad_last_columns(kernel_.data(), inputs_, last_columns_);
+  if (!holds_last_columns(bias_.data(), 1, last_bias_)) pad_last_columns(bias_.data(), 1, last_bias_);
 }
 
 // c (rows, units) = a · b, from `bias` where given: the whole registers of b's columns (its rows `units_` apart)

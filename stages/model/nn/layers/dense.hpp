@@ -1,4 +1,6 @@
 #pragma once
+#include <mutex>
+
 #include "model/nn/aligned.hpp"
 #include "model/nn/kernels/simd_kernels.hpp"
 #include "model/nn/layer.hpp"
@@ -19,6 +21,7 @@ class Dense : public Layer {
  public:
   Dense(Shape input_shape, std::size_t units, DenseProduct product = DenseProduct::automatic);
   std::string type() const override { return "dense"; }
+  bool predicts_concurrently() const override { return true; }
   std::string implementation() const override;
   void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) override;
@@ -33,6 +36,10 @@ class Dense : public Layer {
  private:
   void allocate();
   void pad_last_columns(const float* matrix, std::size_t rows, AlignedFloats& padded) const;
+  // last_columns_ and last_bias_ brought up to date with the kernel and bias: written only where they differ,
+  // under a lock, so that inference passes may run at once.
+  void refresh_last_columns();
+  bool holds_last_columns(const float* matrix, std::size_t rows, const AlignedFloats& padded) const;
   void product_by_own_kernels(std::size_t rows, const simd::NarrowLhs& a, const float* b, const float* b_last,
                               const float* bias, const float* bias_last, float* c) const;
   std::size_t inputs_, units_;
@@ -40,6 +47,7 @@ class Dense : public Layer {
   const simd::Kernels* kernels_ = nullptr;  // set: the forward product and kernel gradient run in our kernels
   // The kernel's, bias's and dL/dy's columns past the last whole register, zero-padded to one register a row.
   AlignedFloats last_columns_, last_bias_, last_gradient_columns_;
+  std::mutex last_columns_mutex_;
 };
 
 }  // namespace nn

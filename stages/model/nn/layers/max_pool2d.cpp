@@ -21,7 +21,7 @@ std::string MaxPool2D::implementation() const {
 void MaxPool2D::forward(const Tensor& x, Tensor& y, const PassContext& context) {
   const std::size_t batch = x.shape()[0];
   ensure_shape(y, batch_shape(batch, output_shape_));
-  winners_kept_ = context.training;
+  winners_kept_.store(context.training, std::memory_order_relaxed);
   if (!kernels_) return forward_general(x, y, context.training);
   const std::size_t in_size = g_.in_size(), out_size = g_.out_size();
   if (context.training) winner_.resize(batch * out_size);
@@ -60,7 +60,7 @@ void MaxPool2D::forward_general(const Tensor& x, Tensor& y, bool keep_argmax) {
 
 void MaxPool2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
   if (!want_dx) return;
-  if (!winners_kept_) {
+  if (!winners_kept_.load(std::memory_order_relaxed)) {
     Tensor pooled_again;
     forward(x, pooled_again, PassContext{true, 0});
   }

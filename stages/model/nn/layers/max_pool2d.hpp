@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <cstdint>
 
 #include "model/nn/aligned.hpp"
@@ -14,6 +15,7 @@ class MaxPool2D : public Layer {
   MaxPool2D(Shape input_shape, std::size_t pool, std::size_t stride);
   std::string type() const override { return "max_pool2d"; }
   bool predicts_by_slices() const override { return true; }
+  bool predicts_concurrently() const override { return true; }
   void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) override;
   std::string implementation() const override;
@@ -28,8 +30,8 @@ class MaxPool2D : public Layer {
   AlignedFloats winner_;               // 2x2 kernel: per output element, the window position of the maximum
   std::vector<std::uint32_t> argmax_;  // general loop: per output element, flat input offset within its sample
   // Whether the last forward pass kept them (a training one); a backward pass after an inference one finds them
-  // again from x.
-  bool winners_kept_ = false;
+  // again from x. Atomic: inference passes may run at once (predicts_concurrently).
+  std::atomic<bool> winners_kept_{false};
 };
 
 }  // namespace nn

@@ -14,6 +14,7 @@ class ReLU : public Layer {
   explicit ReLU(Shape input_shape) : Layer(std::move(input_shape)) { output_shape_ = input_shape_; }
   std::string type() const override { return "relu"; }
   bool predicts_by_slices() const override { return true; }
+  bool predicts_concurrently() const override { return true; }
   void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) override;
 };
