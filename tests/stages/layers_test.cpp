@@ -352,8 +352,14 @@ TEST(Elementwise, ReluFlattenDropout) {
   Tensor y2;
   dropout.forward(x, y2, train);
   EXPECT_EQ(y, y2) << "same seed, same mask";
+  const Tensor dy = 3.0f * xt::ones<float>({4, 1000});
+  Tensor dx;
+  dropout.backward(x, y2, dy, dx, true);
+  EXPECT_EQ(dx, dy * y2) << "the mask's gradient after a training pass";
   dropout.forward(x, y, PassContext{false, 77});
   EXPECT_EQ(y, x) << "identity at evaluation";
+  dropout.backward(x, y, dy, dx, true);
+  EXPECT_EQ(dx, dy) << "the identity's gradient after an evaluation pass";
 }
 
 TEST(SoftmaxCrossEntropy, KnownValuesStableOnHugeLogitsAndGradient) {

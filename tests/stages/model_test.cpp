@@ -51,6 +51,10 @@ const char* kLeNetLayers = R"([
   {conv2d: {filters: 20, kernel: 5, padding: same}}, relu, {max_pool2d: {pool: 2}},
   {conv2d: {filters: 50, kernel: 5, padding: same}}, relu, {max_pool2d: {pool: 2}},
   flatten, {dense: {units: 500}}, relu, {dense: {units: 10}}, softmax])";
+const char* kLeNetWithBatchNormAndDropout = R"([
+  {conv2d: {filters: 20, kernel: 5, padding: same}}, batch_norm, relu, {max_pool2d: {pool: 2}},
+  {conv2d: {filters: 50, kernel: 5, padding: same}}, relu, {max_pool2d: {pool: 2}}, {dropout: {rate: 0.25}},
+  flatten, {dense: {units: 500}}, relu, {dense: {units: 10}}, softmax])";
 
 Tensor one_hot(const std::vector<int>& labels, std::size_t classes) {
   Tensor t = xt::zeros<float>({labels.size(), classes});
@@ -153,15 +157,14 @@ TEST(Sequential, PoolingBeforeReLUChangesNoBit) {
   for (std::size_t k = 0; k < params.size(); ++k) EXPECT_EQ(*params[k].grad, swapped[k]) << params[k].name;
 }
 
-TEST(Sequential, PredictsByPartsAndSlicesWhatTheLayersPredictOnEachPart) {
-  // At inference every LeNet layer predicts concurrently: Sequential sends parts of 64 images through the network
-  // (here 64 and 36), and within a part conv .. flatten slice by slice (32 images: 32 + 32, 32 + 4). The logits
-  // must be bit for bit those of every layer run on each part as a whole, on one thread or two.
-  auto net = small_net(kLeNetLayers, {28, 28, 1});
+namespace {
+void predicts_by_parts_what_the_layers_predict_on_each_part(const char* layers) {
+  auto net = small_net(layers, {28, 28, 1});
   net->initialize(7);
   std::mt19937_64 rng(4);
   Tensor x = Tensor::from_shape({100, 28, 28, 1});
   for (auto& v : x) v = std::uniform_real_distribution<float>(0, 1)(rng);
+  net->forward(x, PassContext{true, 1});
   Tensor expected = Tensor::from_shape({100, 10});
   for (auto [first, last] : {std::pair<std::size_t, std::size_t>{0, 64}, {64, 100}}) {
     std::vector<Tensor> outputs(net->size());
@@ -175,6 +178,18 @@ TEST(Sequential, PredictsByPartsAndSlicesWhatTheLayersPredictOnEachPart) {
       for (int pass = 0; pass < 2; ++pass)
         EXPECT_EQ(net->forward(x, PassContext{false, 1}), expected) << threads << " threads, pass " << pass;
     });
+}
+}  // namespace
+
+TEST(Sequential, PredictsByPartsAndSlicesWhatTheLayersPredictOnEachPart) {
+  // At inference every LeNet layer predicts concurrently: Sequential sends parts of 64 images through the network
+  // (here 64 and 36), and within a part conv .. flatten slice by slice (32 images: 32 + 32, 32 + 4). The logits
+  // must be bit for bit those of every layer run on each part as a whole, on one thread or two; with batch
+  // normalization (after a training pass, so that its running statistics are not the initial ones) and dropout.
+  for (const char* layers : {kLeNetLayers, kLeNetWithBatchNormAndDropout}) {
+    SCOPED_TRACE(layers);
+    predicts_by_parts_what_the_layers_predict_on_each_part(layers);
+  }
 }
 
 TEST(Sequential, BackwardAfterAnInferencePassThatKeptNoActivationsIsRefused) {

@@ -82,17 +82,29 @@ void BatchNorm::batch_statistics(const Tensor& x) {
   xt::noalias(moving_variance) = m * moving_variance + (1 - m) * xt::cast<float>(variance);
 }
 
+void BatchNorm::moving_statistics(xt::xtensor<float, 1>& mean, xt::xtensor<float, 1>& inv_std) const {
+  mean = flat(moving_mean_.data(), channels_);
+  inv_std = 1.0f / xt::sqrt(flat(moving_variance_.data(), channels_) + static_cast<float>(epsilon_));
+}
+
+// At evaluation x̂ goes through y (the same two roundings as through normalized_), and nothing else is written.
 void BatchNorm::forward(const Tensor& x, Tensor& y, const PassContext& context) {
   allocate();
   const std::size_t batch = x.shape()[0], c = channels_;
-  trained_ = context.training;
-  if (trained_) {
-    batch_statistics(x);
-  } else {
-    mean_ = flat(moving_mean_.data(), c);
-    inv_std_ = 1.0f / xt::sqrt(flat(moving_variance_.data(), c) + static_cast<float>(epsilon_));
-  }
+  trained_.store(context.training, std::memory_order_relaxed);
   ensure_shape(y, Shape(x.shape().begin(), x.shape().end()));
+  if (!context.training) {
+    xt::xtensor<float, 1> mean, inv_std;
+    moving_statistics(mean, inv_std);
+    for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+      const std::size_t r = first * pixels_, n = (last - first) * pixels_;
+      auto out = matrix(y.data() + r * c, n, c);
+      xt::noalias(out) = (matrix(x.data() + r * c, n, c) - mean) * inv_std;
+      xt::noalias(out) = out * flat(gamma_.data(), c) + flat(beta_.data(), c);
+    });
+    return;
+  }
+  batch_statistics(x);
   ensure_shape(normalized_, Shape(x.shape().begin(), x.shape().end()));
   for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     const std::size_t r = first * pixels_, n = (last - first) * pixels_;
@@ -108,6 +120,13 @@ void BatchNorm::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
   allocate();
   const std::size_t batch = x.shape()[0], c = channels_;
   auto rows_of = [&](const Tensor& t, std::size_t r, std::size_t n) { return matrix(t.data() + r * c, n, c); };
+  const bool trained = trained_.load(std::memory_order_relaxed);
+  if (!trained) {  // the evaluation pass kept nothing: its statistics and x̂ again
+    moving_statistics(mean_, inv_std_);
+    ensure_shape(normalized_, Shape(x.shape().begin(), x.shape().end()));
+    xt::noalias(matrix(normalized_.data(), batch * pixels_, c)) =
+        (matrix(x.data(), batch * pixels_, c) - mean_) * inv_std_;
+  }
   const xt::xtensor<double, 1> sums = sum_over_slices(batch, pixels_, 2 * c, [&](std::size_t r, std::size_t n) {
     xt::xtensor<double, 1> part = xt::zeros<double>({2 * c});
     const float *g = dy.data() + r * c, *normalized = normalized_.data() + r * c;
@@ -122,8 +141,8 @@ void BatchNorm::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
   ensure_shape(dx, Shape(x.shape().begin(), x.shape().end()));
   const auto m = static_cast<double>(batch * pixels_);
   const xt::xtensor<float, 1> scale = flat(gamma_.data(), c) * inv_std_;
-  const xt::xtensor<float, 1> mean_dy = trained_ ? xt::xtensor<float, 1>(xt::cast<float>(dbeta / m)) : xt::zeros<float>({c});
-  const xt::xtensor<float, 1> mean_dy_x = trained_ ? xt::xtensor<float, 1>(xt::cast<float>(dgamma / m)) : xt::zeros<float>({c});
+  const xt::xtensor<float, 1> mean_dy = trained ? xt::xtensor<float, 1>(xt::cast<float>(dbeta / m)) : xt::zeros<float>({c});
+  const xt::xtensor<float, 1> mean_dy_x = trained ? xt::xtensor<float, 1>(xt::cast<float>(dgamma / m)) : xt::zeros<float>({c});
   for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     const std::size_t r = first * pixels_, n = (last - first) * pixels_;
     xt::noalias(matrix(dx.data() + r * c, n, c)) =

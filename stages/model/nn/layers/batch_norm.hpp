@@ -1,4 +1,6 @@
 #pragma once
+#include <atomic>
+
 #include <xtensor/xtensor.hpp>
 
 #include "model/nn/layer.hpp"
@@ -14,6 +16,7 @@ class BatchNorm : public Layer {
   BatchNorm(Shape input_shape, double momentum, double epsilon);
   std::string type() const override { return "batch_norm"; }
   bool predicts_by_slices() const override { return true; }  // inference normalizes by the moving statistics
+  bool predicts_concurrently() const override { return true; }  // and writes only y
   void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) override;
   std::vector<Parameter> parameters() override {
@@ -30,14 +33,17 @@ class BatchNorm : public Layer {
 
  private:
   void allocate();
-  // Per-channel statistics of the batch (training) or the running ones (evaluation), as mean_ and inv_std_.
+  // Per-channel statistics of the batch, as mean_ and inv_std_; the running ones move towards them.
   void batch_statistics(const Tensor& x);
+  // The running statistics as the mean and 1/σ to normalize with at evaluation.
+  void moving_statistics(xt::xtensor<float, 1>& mean, xt::xtensor<float, 1>& inv_std) const;
 
   std::size_t channels_, pixels_;  // pixels: values per channel in one sample
   double momentum_, epsilon_;
   Tensor gamma_, beta_, gamma_grad_, beta_grad_, moving_mean_, moving_variance_;
-  // Of the last forward pass: the statistics it normalized with, and x̂.
-  bool trained_ = false;
+  // Whether the last forward pass was a training one (atomic: inference passes may run at once). Of the last
+  // training pass, or of a backward pass after an evaluation one (which keeps nothing): the statistics, and x̂.
+  std::atomic<bool> trained_{false};
   xt::xtensor<float, 1> mean_, inv_std_;
   Tensor normalized_;
 };

@@ -13,8 +13,8 @@ Dropout::Dropout(Shape input_shape, double rate) : Layer(std::move(input_shape))
 
 void Dropout::forward(const Tensor& x, Tensor& y, const PassContext& context) {
   ensure_shape(y, Shape(x.shape().begin(), x.shape().end()));
+  masked_.store(context.training && rate_ != 0.0, std::memory_order_relaxed);
   if (!context.training || rate_ == 0.0) {
-    mask_.resize({0});
     xt::noalias(flat(y.data(), y.size())) = flat(x.data(), x.size());
     return;
   }
@@ -30,7 +30,7 @@ void Dropout::forward(const Tensor& x, Tensor& y, const PassContext& context) {
 void Dropout::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
   if (!want_dx) return;
   ensure_shape(dx, Shape(x.shape().begin(), x.shape().end()));
-  if (mask_.size() == 0)
+  if (!masked_.load(std::memory_order_relaxed))
     xt::noalias(flat(dx.data(), dx.size())) = flat(dy.data(), dy.size());
   else
     xt::noalias(flat(dx.data(), dx.size())) = flat(dy.data(), dy.size()) * mask_;
