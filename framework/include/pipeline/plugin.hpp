@@ -22,7 +22,7 @@
 // (2: Payload::take and Transform::apply_moved; 3: Transform::prefetch, and payloads and sample tensors in payload
 // memory, which a plugin built before would free with the wrong allocator; 4: nn::Layer::predicts_by_slices, a new
 // virtual function in a layer's vtable; 5: nn::Dense and nn::MaxPool2D hold more members; 6:
-// nn::Layer::predicts_concurrently).
+// nn::Layer::predicts_concurrently, and nn::Sequential, nn::BatchNorm, nn::Dropout hold other members).
 // (Overridable only so that the tests can build a plugin "for another version".)
 #ifndef PIPELINE_PLUGIN_INTERFACE
 #define PIPELINE_PLUGIN_INTERFACE 6
