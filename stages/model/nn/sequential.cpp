@@ -106,23 +106,23 @@ void Sequential::predict_front_by_slices(const Tensor& x, std::size_t front, std
 }
 
 bool Sequential::predicts_by_parts(std::size_t batch) const {
-  return batch > kImagesPerPart && std::all_of(layers_.begin(), layers_.end(), [](const std::unique_ptr<Layer>& layer) {
+  return batch > kImagesPerPart && !layers_.empty() && std::all_of(layers_.begin(), layers_.end(), [](const std::unique_ptr<Layer>& layer) {
            return layer->predicts_concurrently();
          });
 }
 
 // Each part stays on the core that takes it: the layers by turns would hand every activation between the cores
 // (which a host may place far apart), and wait at each layer for the slower core. Isolated: a core waiting inside
-// its part's layers takes no other part. Parts have a fixed size, so results do not depend on the thread count.
+// its part's layers takes no other part, so each thread's buffers serve one part at a time (memory grows with the
+// threads, not the batch). Parts have a fixed size, so results do not depend on the thread count.
 const Tensor& Sequential::predict_by_parts(const Tensor& x, const PassContext& context) {
   const std::size_t batch = x.shape()[0], in_size = shape_size(input_shape_), out_size = shape_size(output_shape());
   parameters();  // allocates any parameters not yet allocated, before the parts share them
   Tensor& logits = pass_.outputs.back();
   ensure_shape(logits, batch_shape(batch, output_shape()));
-  parts_.resize((batch + kImagesPerPart - 1) / kImagesPerPart);
-  for_each_slice(batch, kImagesPerPart, [&](std::size_t p, std::size_t first, std::size_t last) {
+  for_each_slice(batch, kImagesPerPart, [&](std::size_t, std::size_t first, std::size_t last) {
     oneapi::tbb::this_task_arena::isolate([&] {
-      PassBuffers& part = parts_[p];
+      PassBuffers& part = parts_.local();
       part.outputs.resize(layers_.size());
       ensure_shape(part.input, batch_shape(last - first, input_shape_));
       std::copy_n(x.data() + first * in_size, (last - first) * in_size, part.input.data());

@@ -1,5 +1,7 @@
 #pragma once
 // A stack of layers with the buffers for one batch's forward and backward pass, reused across batches.
+#include <oneapi/tbb/enumerable_thread_specific.h>
+
 #include <array>
 #include <functional>
 #include <memory>
@@ -86,7 +88,7 @@ class Sequential {
   bool activations_kept_ = false;  // by the last forward pass: every layer's output for the whole batch
   PassBuffers pass_;               // the whole batch's: backward reads its outputs
   std::vector<Tensor> gradients_;  // [i] dL/d(input of layer i), for i > 0 (a swapped pooling's: after ReLU)
-  std::vector<PassBuffers> parts_;  // [p] part p's, at inference by parts
+  oneapi::tbb::enumerable_thread_specific<PassBuffers> parts_;  // each thread's, at inference by parts
 };
 
 }  // namespace nn
