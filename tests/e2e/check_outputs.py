@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from checkpoint_file import read_checkpoint  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from checks import check, failures, summary  # noqa: E402
+from light import LIGHT, QUICK_IMAGES, quick_limits  # noqa: E402
 
 
 
@@ -215,7 +216,8 @@ def main():
     out = tempfile.mkdtemp(prefix="pipeline-e2e-")
     run = subprocess.run([args.pipeline, "run", "configs/lenet_mnist_quick.yaml", "--set", "epochs=2",
                           "--set", f"vars.data_dir={args.data}", "--set", f"output_dir={out}",
-                          "--set", "tensorboard.write_images=true", "--set", "tensorboard.histogram_freq=1"],
+                          "--set", "tensorboard.write_images=true", "--set", "tensorboard.histogram_freq=1",
+                          *quick_limits()],
                          cwd=args.source, capture_output=True, text=True, timeout=300)
     print(run.stdout[-600:])
     check(run.returncode == 0, f"pipeline exited {run.returncode}: {run.stderr}")
@@ -233,13 +235,15 @@ def main():
         for key in ("accuracy", "loss", "val_accuracy", "val_loss", "lr"):
             # Both at full precision: the same double, not merely close.
             check(float(row[key]) == entry[key], f"CSV and JSON disagree on {key}: {row[key]} {entry[key]}")
-    check(history["final"]["val_accuracy"] > 0.8, f"final val_accuracy {history['final']['val_accuracy']}")
+    # 2 epochs on 2,000 images reach 0.87; on a sanitized run's 500 (light.py) 0.58, still far above chance (0.1).
+    least = 0.35 if LIGHT else 0.8
+    check(history["final"]["val_accuracy"] > least, f"final val_accuracy {history['final']['val_accuracy']}")
     report = history["classification_report"]["test"]
-    check(sum(c["support"] for c in report["classes"]) == 2000, "report support adds up to the test subset")
+    check(sum(c["support"] for c in report["classes"]) == QUICK_IMAGES, "report support adds up to the test subset")
     # The averages as scikit-learn's classification_report computes them.
     n = len(report["classes"])
     macro = sum(c["f1-score"] for c in report["classes"]) / n
-    weighted = sum(c["f1-score"] * c["support"] for c in report["classes"]) / 2000
+    weighted = sum(c["f1-score"] * c["support"] for c in report["classes"]) / QUICK_IMAGES
     check(abs(report["macro avg"]["f1-score"] - macro) < 1e-12, "macro avg f1")
     check(abs(report["weighted avg"]["f1-score"] - weighted) < 1e-12, "weighted avg f1")
 

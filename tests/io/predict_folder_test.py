@@ -14,6 +14,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from checks import check, failures, summary  # noqa: E402
+from light import quick_limits  # noqa: E402
 
 pipeline, source, data = sys.argv[1:4]
 out = tempfile.mkdtemp(prefix="pipeline-predict-")
@@ -35,7 +36,7 @@ made = subprocess.run([os.path.join(source, "scripts", "mnist-to-png"), "--data"
                       capture_output=True, text=True)
 check(made.returncode == 0 and len(os.listdir(digits)) == COUNT, f"mnist-to-png: {made.stdout} {made.stderr}")
 checkpoint = os.path.join(out, "train", "model.ckpt")
-trained = run("configs/lenet_mnist_quick.yaml", "--set", f"output_dir={out}/train")
+trained = run("configs/lenet_mnist_quick.yaml", "--set", f"output_dir={out}/train", *quick_limits())
 check(trained.returncode == 0, f"training: {trained.stderr[-400:]}")
 evaluated = run("configs/lenet_mnist_eval.yaml", "--set", f"vars.checkpoint={checkpoint}", "--set", f"output_dir={out}/eval",
                 "--set", f"test_data.limit={COUNT}")
