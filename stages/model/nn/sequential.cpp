@@ -106,9 +106,8 @@ void Sequential::predict_front_by_slices(const Tensor& x, std::size_t front, std
 }
 
 bool Sequential::predicts_by_parts(std::size_t batch) const {
-  return batch > kImagesPerPart && !layers_.empty() && std::all_of(layers_.begin(), layers_.end(), [](const std::unique_ptr<Layer>& layer) {
-           return layer->predicts_concurrently();
-         });
+  const auto concurrent = [](const std::unique_ptr<Layer>& layer) { return layer->predicts_concurrently(); };
+  return batch > kImagesPerPart && !layers_.empty() && std::all_of(layers_.begin(), layers_.end(), concurrent);
 }
 
 // Each part stays on the core that takes it: the layers by turns would hand every activation between the cores
