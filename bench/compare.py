@@ -9,8 +9,8 @@ all three alike, and reports medians and ratios:
     convolution's FLOPs (39.1 MFLOP per image, as the issue does); Winograd does fewer, so this is an effective rate;
   - the whole pipeline for one epoch (`pipeline run configs/lenet_mnist.yaml --set epochs=1`): seconds per
     epoch, peak RSS and the per-stage profile.
-PyTorch "at its best": channels_last memory format and its BLAS on one thread (OPENBLAS_NUM_THREADS=1);
-torch.set_num_threads(N) in every case.
+PyTorch "at its best" (lenet_torch.py --best): channels_last memory format, its BLAS on one thread and tcmalloc
+preloaded (libtcmalloc-minimal4); "as installed": none of these. torch.set_num_threads(N) in every case.
 
   /usr/bin/python3 bench/compare.py [--repeats 3] [--batches 60] [--data data/mnist]
 """
@@ -58,7 +58,7 @@ def main():
             base = ["/usr/bin/python3", torch_script, "--data", args.data, "--threads", str(threads), "--bench",
                     str(args.batches), "--repeats", "1"]
             rows["torch"].append(run_json(base))
-            rows["torch_best"].append(run_json(base + ["--best"], env={"OPENBLAS_NUM_THREADS": "1"}))
+            rows["torch_best"].append(run_json(base + ["--best"]))
         results[threads] = {k: {m: statistics.median(r[m] for r in v)
                                 for m in ("train_images_per_second", "inference_images_per_second",
                                           "batch1_latency_ms")}
@@ -67,13 +67,14 @@ def main():
         for m in ("sgemm_peak_gflops", "performed_train_gflops", "performed_mflop_per_train_image"):
             results[threads]["ours"][m] = statistics.median(r[m] for r in rows["ours"])
         results[threads]["blas"] = rows["ours"][0]["blas"]
+        results[threads]["best_allocator"] = rows["torch_best"][0]["allocator"]
     for threads in (2, 1):
         epoch, rss, profile = pipeline_epoch(threads, args.data)
         results[threads]["pipeline_epoch_seconds"] = epoch
         results[threads]["pipeline_peak_rss_mb"] = rss
         results[threads]["profile"] = profile
 
-    print(f"BLAS: {results[2]['blas']}")
+    print(f"BLAS: {results[2]['blas']}; PyTorch at its best on {results[2]['best_allocator']}")
     print("| threads | measure | this project | PyTorch as installed | PyTorch at its best | vs installed | vs best |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for threads in (2, 1):

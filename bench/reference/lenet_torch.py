@@ -7,18 +7,41 @@ Glorot-uniform weights and zero biases as Keras, softmax cross-entropy averaged 
 lr 0.01, batch 128, reshuffled every epoch. Data is preloaded as tensors so loading costs nothing.
 
   /usr/bin/python3 bench/reference/lenet_torch.py --data data/mnist --epochs 20 --threads 2 [--best] [--json out.json]
-  --best: channels_last memory format (the setting PyTorch is fastest with on this CPU)
+  --best: what PyTorch is fastest with here: channels_last, its BLAS on one thread, and tcmalloc (Debian's
+          libtcmalloc-minimal4, preloaded by re-running this script) in place of glibc's malloc, whose returns of
+          freed pages to the system made PyTorch's training 1.8-1.9x slower (bench/README.md, section 10)
   --bench N: no training run; time N training batches (after warm-up) and inference on the test set, print JSON
 """
 import argparse
 import gzip
 import json
+import os
 import struct
+import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn as nn
+
+
+TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
+
+
+def allocator():
+    return "tcmalloc" if TCMALLOC in os.environ.get("LD_PRELOAD", "") else "glibc malloc"
+
+
+def rerun_at_best():
+    """Runs this script again with tcmalloc preloaded and one BLAS thread, unless it already has them."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    if os.path.exists(TCMALLOC) and allocator() != "tcmalloc":
+        env["LD_PRELOAD"] = " ".join(filter(None, [TCMALLOC, os.environ.get("LD_PRELOAD", "")]))
+    if env != dict(os.environ):
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    if not os.path.exists(TCMALLOC):
+        print(f"lenet_torch.py: {TCMALLOC} is missing (apt-get install libtcmalloc-minimal4), so PyTorch at its "
+              "best runs on glibc's malloc, with which it trains up to 1.9x slower", file=sys.stderr)
 
 
 def read_idx(path):
@@ -95,7 +118,8 @@ def bench(model, opt, loss_fn, x_train, y_train, x_test, y_test, args, fmt):
         infer.append(len(x_test) / (time.perf_counter() - start))
     print(json.dumps({"threads": args.threads, "best": args.best, "train_images_per_second": sorted(train)[len(train) // 2],
                       "inference_images_per_second": sorted(infer)[len(infer) // 2],
-                      "batch1_latency_ms": single_image_latency_ms(model, x_test, fmt), "torch": torch.__version__}))
+                      "batch1_latency_ms": single_image_latency_ms(model, x_test, fmt), "torch": torch.__version__,
+                      "allocator": allocator()}))
 
 
 def single_image_latency_ms(model, x_test, fmt, images=500):
@@ -119,11 +143,13 @@ def main():
     p.add_argument("--lr", type=float, default=0.01)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--best", action="store_true", help="channels_last memory format")
+    p.add_argument("--best", action="store_true", help="channels_last, 1 BLAS thread, tcmalloc")
     p.add_argument("--json", help="write the per-epoch history here")
     p.add_argument("--bench", type=int, default=0, help="time this many training batches and print JSON")
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
+    if args.best:
+        rerun_at_best()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -136,7 +162,7 @@ def main():
         bench(model, opt, loss_fn, x_train, y_train, x_test, y_test, args, fmt)
         return
     history = []
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, best={args.best}", flush=True)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, best={args.best}, {allocator()}", flush=True)
     for epoch in range(args.epochs):
         model.train()
         start = time.perf_counter()
@@ -168,7 +194,8 @@ def main():
               flush=True)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"threads": args.threads, "best": args.best, "torch": torch.__version__, "history": history}, f, indent=1)
+            json.dump({"threads": args.threads, "best": args.best, "torch": torch.__version__, "allocator": allocator(),
+                       "history": history}, f, indent=1)
 
 
 if __name__ == "__main__":
