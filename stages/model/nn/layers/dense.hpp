@@ -1,15 +1,17 @@
 #pragma once
 #include <mutex>
 
+#include <oneapi/tbb/enumerable_thread_specific.h>
+
 #include "model/nn/aligned.hpp"
 #include "model/nn/kernels/simd_kernels.hpp"
 #include "model/nn/layer.hpp"
 
 namespace nn {
 
-// How the forward product and the kernel gradient run: OpenBLAS's SGEMM, or our vector kernel where its registers
-// are wider than those of the kernels OpenBLAS runs (a machine that pins OpenBLAS to an AVX2 core on an AVX-512
-// CPU). dL/dx takes SGEMM either way (our kernel would need the kernel transposed).
+// How the products (forward, kernel gradient, dL/dx) run: OpenBLAS's SGEMM, or our vector kernel where its
+// registers are wider than those of the kernels OpenBLAS runs (a machine that pins OpenBLAS to an AVX2 core on an
+// AVX-512 CPU).
 enum class DenseProduct { automatic, blas, own_kernels };
 
 // Whether `automatic` takes our kernels: only when they are wider (dense1 of LeNet at batch 128 on an AMD EPYC
@@ -42,11 +44,14 @@ class Dense : public Layer {
   bool holds_last_columns(const float* matrix, std::size_t rows, const AlignedFloats& padded) const;
   void product_by_own_kernels(std::size_t rows, const simd::NarrowLhs& a, const float* b, const float* b_last,
                               const float* bias, const float* bias_last, float* c) const;
+  void input_gradient_by_own_kernels(const Tensor& dy, std::size_t batch, Tensor& dx);
   std::size_t inputs_, units_;
   Tensor kernel_, bias_, kernel_grad_, bias_grad_;
-  const simd::Kernels* kernels_ = nullptr;  // set: the forward product and kernel gradient run in our kernels
+  const simd::Kernels* kernels_ = nullptr;  // set: the products (forward, kernel gradient, dL/dx) run in our kernels
   // The kernel's, bias's and dL/dy's columns past the last whole register, zero-padded to one register a row.
   AlignedFloats last_columns_, last_bias_, last_gradient_columns_;
+  AlignedFloats transposed_gradient_;  // dyᵀ, for dL/dx by our kernels
+  oneapi::tbb::enumerable_thread_specific<AlignedFloats> input_gradient_rows_;  // each thread's rows of dxᵀ
   std::mutex last_columns_mutex_;
 };
 
