@@ -44,7 +44,7 @@ TEST(NarrowGemm, EveryBuildMatchesAPlainLoop) {
   for (const Kernels* k : nn::simd::runnable_kernels()) {
     SCOPED_TRACE(k->name);
     for (std::size_t vectors = 1; vectors <= 8; ++vectors)
-      for (std::size_t rows : {1, 2, 3, 5, 7, 13, 15, 27})
+      for (std::size_t rows : {1, 2, 3, 5, 6, 7, 9, 11, 13, 15, 20, 27})
         for (Start start : {Start::Zero, Start::Accumulate, Start::Bias})
           for (std::size_t short_by : {std::size_t{0}, std::size_t{1}, k->lanes - 1}) {
             const std::size_t width = k->lanes * vectors;

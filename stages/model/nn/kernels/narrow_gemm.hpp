@@ -65,7 +65,8 @@ class NarrowGemm {
     return J >= 6 ? 2 : J >= 3 ? 3 : J == 2 ? 4 : 6;
   }
 
-  // Columns [lanes·first, lanes·(first + J)) of C, every row: blocks of R rows, the rest in halving blocks.
+  // Columns [lanes·first, lanes·(first + J)) of C, every row: blocks of R rows; a rest of 4 or more rows in one
+  // block, a smaller one in halving blocks.
   template <int J>
   static void rows_of(std::size_t rows, const NarrowLhs& lhs, const float* b, std::size_t bls, NarrowOut c,
                       std::size_t first) {
@@ -76,11 +77,29 @@ class NarrowGemm {
     if (c.bias) c.bias += kLanes * first;
     std::size_t r = 0;
     for (; r + R <= rows; r += R) block<R, J>(lhs, r, b, bls, c);
+    if constexpr (R > 5) r += rest_in_one_block<R - 1, J>(rows - r, lhs, r, b, bls, c);
     if constexpr (R > 4)
       for (; r + 4 <= rows; r += 4) block<4, J>(lhs, r, b, bls, c);
     if constexpr (R > 2)
       for (; r + 2 <= rows; r += 2) block<2, J>(lhs, r, b, bls, c);
     for (; r < rows; ++r) block<1, J>(lhs, r, b, bls, c);
+  }
+
+  // Rows [first_row, first_row + count) in one block<count, J> when 4 < count ≤ N (one row alone runs at the
+  // multiply-add's latency: LeNet's conv1 kernel gradient, 5 rows, took as long for its fifth row as for the first
+  // four); returns the rows done.
+  template <int N, int J>
+  static std::size_t rest_in_one_block(std::size_t count, const NarrowLhs& lhs, std::size_t first_row,
+                                       const float* b, std::size_t bls, const NarrowOut& c) {
+    if constexpr (N <= 4) {
+      return 0;
+    } else {
+      if (count == N) {
+        block<N, J>(lhs, first_row, b, bls, c);
+        return N;
+      }
+      return rest_in_one_block<N - 1, J>(count, lhs, first_row, b, bls, c);
+    }
   }
 
   // C[first_row + r][0..lanes·J) (+)= Σ_l A(first_row + r, l) · B[l][0..lanes·J) for R rows; R·J accumulators
