@@ -23,6 +23,12 @@ constexpr std::size_t kDepthBlock = 512;
 std::size_t slice_for(std::size_t multiply_adds_per_item, std::size_t at_least) {
   return std::max(at_least, (kMinMultiplyAddsPerTask + multiply_adds_per_item - 1) / multiply_adds_per_item);
 }
+// b = aᵀ for a (rows × columns, rows `a_stride` apart); b's rows are `b_stride` apart, each written in order.
+void transpose(const float* a, std::size_t rows, std::size_t columns, std::size_t a_stride, float* b,
+               std::size_t b_stride) {
+  for (std::size_t c = 0; c < columns; ++c)
+    for (std::size_t r = 0; r < rows; ++r) b[c * b_stride + r] = a[r * a_stride + c];
+}
 }  // namespace
 
 bool own_kernels_are_wider(std::size_t own_lanes, std::size_t blas_lanes) { return own_lanes > blas_lanes; }
@@ -170,8 +176,7 @@ void Dense::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& d
 void Dense::input_gradient_by_own_kernels(const Tensor& dy, std::size_t batch, Tensor& dx) {
   const std::size_t lanes = kernels_->lanes, columns = simd::round_up(batch, lanes);
   transposed_gradient_.assign(units_ * columns, 0.0f);
-  for (std::size_t n = 0; n < batch; ++n)
-    for (std::size_t u = 0; u < units_; ++u) transposed_gradient_[u * columns + n] = dy.data()[n * units_ + u];
+  transpose(dy.data(), batch, units_, units_, transposed_gradient_.data(), columns);
   for_each_slice(inputs_, slice_for(batch * units_, 64), [&](std::size_t, std::size_t first, std::size_t last) {
     float* rows = at_least(input_gradient_rows_.local(), (last - first) * columns);
     for (std::size_t depth = 0; depth < units_; depth += kDepthBlock) {
@@ -180,8 +185,7 @@ void Dense::input_gradient_by_own_kernels(const Tensor& dy, std::size_t batch, T
       kernels_->narrow_gemm(last - first, columns / lanes, kernel_rows, transposed_gradient_.data() + depth * columns,
                             columns, simd::NarrowOut{rows, columns, columns, depth > 0, nullptr});
     }
-    for (std::size_t n = 0; n < batch; ++n)
-      for (std::size_t i = first; i < last; ++i) dx.data()[n * inputs_ + i] = rows[(i - first) * columns + n];
+    transpose(rows, last - first, batch, columns, dx.data() + first, inputs_);
   });
 }
 
