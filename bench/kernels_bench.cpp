@@ -74,26 +74,40 @@ void winograd_conv2_forward_slice(benchmark::State& state, const Kernels* k) {
   }
 }
 
-// Inference's F(4x4, 5x5) over the same slice: 16 tiles of 4x4 an image against 49 of 2x2.
+// The same slice by F(4x4, 5x5): 16 tiles of 4x4 an image against 49 of 2x2.
+struct Conv2Tile4Slice : Conv2Slice {
+  nn::AlignedFloats u4, ut4, memory4;
+  nn::simd::WinogradScratch scratch4;
+  explicit Conv2Tile4Slice(const Kernels* k)
+      : Conv2Slice(k), u4(random_floats(64 * kChannels * plan4().k_pad)), ut4(random_floats(64 * kFilters * plan4().c_pad)),
+        memory4(nn::simd::winograd_scratch_floats(plan4())),
+        scratch4(nn::simd::winograd_scratch(plan4(), memory4.data())) {}
+  nn::simd::WinogradPlan plan4() const {
+    nn::simd::WinogradPlan p = plan;
+    p.tile = 4;
+    p.tiles_h = p.tiles_w = (kSide + 3) / 4;
+    return p;
+  }
+};
+
 void winograd4_conv2_forward_slice(benchmark::State& state, const Kernels* k) {
-  Conv2Slice s(k);
-  nn::simd::WinogradPlan plan = s.plan;
-  plan.tile = 4;
-  plan.tiles_h = plan.tiles_w = (Conv2Slice::kSide + 3) / 4;
-  const nn::AlignedFloats u = random_floats(64 * Conv2Slice::kChannels * plan.k_pad);
-  nn::AlignedFloats memory(nn::simd::winograd_scratch_floats(plan));
-  const nn::simd::WinogradScratch scratch = nn::simd::winograd_scratch(plan, memory.data());
+  Conv2Tile4Slice s(k);
   for (auto _ : state) {
-    k->winograd4_forward(plan, s.x.data(), Conv2Slice::kSamples, u.data(), s.bias.data(), s.y.data(), scratch);
+    k->winograd4_forward(s.plan4(), s.x.data(), Conv2Slice::kSamples, s.u4.data(), s.bias.data(), s.y.data(), s.scratch4);
     benchmark::DoNotOptimize(s.y.data());
   }
 }
 
+// Training's backward pass: F(2x2) for dU and dL/dx together (`range(0)` 0), or F(2x2) for dU and F(4x4) for dL/dx
+// (1), as WinogradConv runs it on LeNet's conv2.
 void winograd_conv2_backward_slice(benchmark::State& state, const Kernels* k) {
-  Conv2Slice s(k);
+  Conv2Tile4Slice s(k);
+  const bool tile4 = state.range(0) == 1;
   for (auto _ : state) {
     k->winograd_backward(s.plan, s.x.data(), s.dy.data(), Conv2Slice::kSamples, s.ut.data(), s.du.data(),
-                         s.dx.data(), s.scratch);
+                         tile4 ? nullptr : s.dx.data(), s.scratch);
+    if (tile4) k->winograd4_input_gradient(s.plan4(), s.dy.data(), Conv2Slice::kSamples, s.ut4.data(), s.dx.data(),
+                                           s.scratch4);
     benchmark::DoNotOptimize(s.dx.data());
   }
 }
@@ -115,7 +129,10 @@ const bool registered = [] {
     benchmark::RegisterBenchmark(("winograd_conv2_product/" + name).c_str(), winograd_conv2_product, k);
     benchmark::RegisterBenchmark(("winograd_conv2_forward_slice/" + name).c_str(), winograd_conv2_forward_slice, k);
     benchmark::RegisterBenchmark(("winograd4_conv2_forward_slice/" + name).c_str(), winograd4_conv2_forward_slice, k);
-    benchmark::RegisterBenchmark(("winograd_conv2_backward_slice/" + name).c_str(), winograd_conv2_backward_slice, k);
+    benchmark::RegisterBenchmark(("winograd_conv2_backward_slice/" + name).c_str(), winograd_conv2_backward_slice, k)
+        ->ArgName("dx_by_tile4")
+        ->Arg(0)
+        ->Arg(1);
     benchmark::RegisterBenchmark(("pool1_image/" + name).c_str(), pool1_image, k);
   }
   return true;

@@ -106,23 +106,26 @@ TEST(SimdKernels, Avx512AndAvx2RoundAlike) {
 }
 
 TEST(SimdKernels, Avx512AndAvx2PredictAlike) {
-  // Inference's F(4x4, 5x5) on conv2's shape, a 15x13 image (partial 4x4 tiles), 3 images.
+  // F(4x4, 5x5) on conv2's shape, a 15x13 image (partial 4x4 tiles), 3 images: y and dL/dx.
   const Kernels *wide = build_named("avx512"), *narrow = build_named("avx2");
   if (!wide || !narrow) GTEST_SKIP() << "this CPU does not run both the avx512 and the avx2 kernels";
   std::mt19937_64 rng(6);
   std::uniform_real_distribution<float> u(-1, 1);
   const std::size_t batch = 3, h = 15, w = 13, in_c = 20, filters = 50;
-  std::vector<float> x(batch * h * w * in_c), kernel(25 * in_c * filters), bias(filters);
-  for (auto* v : {&x, &kernel, &bias})
+  std::vector<float> x(batch * h * w * in_c), kernel(25 * in_c * filters), bias(filters), dy(batch * h * w * filters);
+  for (auto* v : {&x, &kernel, &bias, &dy})
     for (auto& value : *v) value = u(rng);
-  std::vector<std::vector<float>> outputs;
+  std::vector<std::vector<float>> outputs, input_gradients;
   for (const Kernels* k : {wide, narrow}) {
     nn::WinogradF4x4 winograd({h, w, in_c, filters, h, w, 2, 2}, *k);
     winograd.set_kernel(kernel.data());
     outputs.emplace_back(batch * h * w * filters);
     winograd.forward(x.data(), batch, bias.data(), outputs.back().data());
+    input_gradients.emplace_back(x.size());
+    winograd.input_gradient(dy.data(), batch, input_gradients.back().data());
   }
   EXPECT_EQ(outputs[0], outputs[1]);
+  EXPECT_EQ(input_gradients[0], input_gradients[1]);
 }
 
 TEST(SimdKernels, TheChosenBuildIsRunnableAndNamed) {
@@ -141,11 +144,16 @@ std::vector<std::string> names_of(const std::vector<const Kernels*>& builds) {
   return names;
 }
 
+Kernels named(const char* name, std::size_t lanes) {
+  Kernels stand_in{};
+  stand_in.name = name;
+  stand_in.lanes = lanes;
+  return stand_in;
+}
+
 // Stand-ins with only a name: the rule orders builds by name, whatever this CPU runs.
 TEST(SimdKernels, CpusThatSplit512BitOperationsPreferAvx2ToAvx512) {
-  const Kernels avx512{"avx512", 16, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-      avx2{"avx2", 8, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-      sse2{"sse2", 4, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  const Kernels avx512 = named("avx512", 16), avx2 = named("avx2", 8), sse2 = named("sse2", 4);
   using List = std::vector<std::string>;
   EXPECT_EQ(names_of(nn::simd::prefer_256_bit_vectors({&avx512, &avx2, &sse2})), (List{"avx2", "avx512", "sse2"}));
   EXPECT_EQ(names_of(nn::simd::prefer_256_bit_vectors({&avx2, &sse2})), (List{"avx2", "sse2"}));

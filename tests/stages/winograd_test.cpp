@@ -1,6 +1,6 @@
-// Winograd F(2x2, 5x5), and F(4x4, 5x5) for inference, against the direct convolution, for every kernel build this
-// CPU runs (avx512, avx2, sse2), on shapes that exercise partial tiles, partial tile blocks, channel counts that are
-// not multiples of the lanes, and both paddings.
+// Winograd F(2x2, 5x5), and F(4x4, 5x5) for the forward pass, against the direct convolution, for every kernel
+// build this CPU runs (avx512, avx2, sse2), on shapes that exercise partial tiles, partial tile blocks, channel
+// counts that are not multiples of the lanes, and both paddings.
 #include <gtest/gtest.h>
 
 #include <oneapi/tbb/task_arena.h>
@@ -95,7 +95,7 @@ TEST_P(WinogradKernels, ForwardAndGradientsMatchTheDirectConvolution) {
   }
 }
 
-TEST_P(WinogradKernels, Tile4ForwardMatchesTheDirectConvolution) {
+TEST_P(WinogradKernels, Tile4ForwardAndInputGradientMatchTheDirectConvolution) {
   for (const Case& c : kCases) {
     SCOPED_TRACE(shape_string(c.in) + " filters " + std::to_string(c.filters));
     const Shape out = Conv2D(c.in, c.filters, 5, 1, c.padding, ConvAlgorithm::Im2col).output_shape();
@@ -104,12 +104,16 @@ TEST_P(WinogradKernels, Tile4ForwardMatchesTheDirectConvolution) {
     const Tensor x = random_tensor(batch_shape(c.batch, c.in), rng);
     const Tensor kernel = random_tensor({5, 5, c.in[2], c.filters}, rng, 0.3f);
     const Tensor bias = random_tensor({c.filters}, rng);
+    const Tensor dy = random_tensor(batch_shape(c.batch, out), rng);
     WinogradF4x4 winograd(g, *GetParam());
     winograd.set_kernel(kernel.data());
-    Tensor y = Tensor::from_shape(batch_shape(c.batch, out));
+    Tensor y = Tensor::from_shape(batch_shape(c.batch, out)), dx = Tensor::from_shape(x.shape());
     std::fill(y.begin(), y.end(), 12345.0f);  // every output written, none beyond
+    std::fill(dx.begin(), dx.end(), 12345.0f);  // overwritten, not added to
     winograd.forward(x.data(), c.batch, bias.data(), y.data());
+    winograd.input_gradient(dy.data(), c.batch, dx.data());
     expect_close(y, naive_conv(x, kernel, bias, 1, g.pad_top, g.pad_left, out[0], out[1]), 1e-5, "y");
+    expect_close(dx, naive_conv_backward(x, kernel, dy, 1, g.pad_top, g.pad_left).dx, 1e-5, "dx");
   }
 }
 
@@ -164,10 +168,11 @@ static double rms_relative_error(const Tensor& got, const Tensor& want) {
 
 TEST(Conv2DAlgorithm, WinogradRoundsNearFloatOnTrainingLikeData) {
   // LeNet's conv2 as training feeds it: inputs after ReLU (half zeros), Glorot weights, output gradients after
-  // pooling (three in four zero). Measured: y 6.3e-7, dL/dx 8.5e-7, kernel gradient 7.6e-7 of their norms (SSE2,
-  // without FMA: 6.6e-7, 8.9e-7, 7.9e-7), against im2col's 2e-7, 1.1e-7 and 1.3e-7. The kernel gradient was 1.8e-6
-  // while the narrow GEMM added every tile's product to the running sum (now: each block's sum, added once), and
-  // the bound below catches that. Inference's F(4x4, 5x5): y 1.6e-6 (bench/reference/winograd_tile_size.py: 1.5e-6).
+  // pooling (three in four zero). Measured: kernel gradient 7.6e-7 of its norm (SSE2, without FMA: 7.9e-7),
+  // against im2col's 1.3e-7. The kernel gradient was 1.8e-6 while the narrow GEMM
+  // added every tile's product to the running sum (now: each block's sum, added once), and the bound below catches
+  // that. y and dL/dx by F(4x4, 5x5), y in training and inference alike: y 1.6e-6 (bench/reference/
+  // winograd_tile_size.py: 1.5e-6; F(2x2)'s was 6.3e-7), against im2col's 2e-7.
   for (const ConvAlgorithm algorithm : {ConvAlgorithm::Winograd, ConvAlgorithm::Im2col}) {
     Conv2D conv({14, 14, 20}, 50, 5, 1, Padding::Same, algorithm);
     std::mt19937_64 rng(3);
@@ -193,9 +198,9 @@ TEST(Conv2DAlgorithm, WinogradRoundsNearFloatOnTrainingLikeData) {
     std::snprintf(errors, sizeof errors, "y %.2g, predicted y %.2g, dx %.2g, kernel gradient %.2g", y_error,
                   predict_error, dx_error, kernel_error);
     RecordProperty(name + "_errors", errors);
-    EXPECT_LT(y_error, bound) << name;
-    EXPECT_LT(predict_error, algorithm == ConvAlgorithm::Winograd ? 2.5e-6 : bound) << name;
-    EXPECT_LT(dx_error, bound) << name;
+    EXPECT_LT(y_error, algorithm == ConvAlgorithm::Winograd ? 2.5e-6 : bound) << name;
+    EXPECT_EQ(y, predicted) << name << ": training and inference compute y alike";
+    EXPECT_LT(dx_error, algorithm == ConvAlgorithm::Winograd ? 2.5e-6 : bound) << name;
     EXPECT_LT(kernel_error, bound) << name;
   }
 }
@@ -214,46 +219,61 @@ TEST(Conv2DAlgorithm, AutoPicksByShape) {
   EXPECT_EQ(Conv2D({14, 14, 20}, 50, 5, 1, Padding::Same, ConvAlgorithm::Im2col).implementation(), "im2col + SGEMM");
   EXPECT_EQ(Conv2D({28, 28, 1}, 20, 5, 1, Padding::Same, ConvAlgorithm::Winograd).implementation().rfind("winograd", 0), 0u);
   EXPECT_THROW(Conv2D({14, 14, 20}, 50, 3, 1, Padding::Same, ConvAlgorithm::Winograd), std::invalid_argument);
-  // Inference takes 4x4 tiles where they multiply less: on 14x14 outputs (16 x 64 products against 49 x 36), not on
-  // 2x2 ones (one tile of 64 against one of 36).
-  EXPECT_NE(Conv2D({14, 14, 20}, 50, 5, 1, Padding::Same).implementation().find("F(4x4,5x5) to predict"),
+  // The forward pass and dL/dx take 4x4 tiles where they multiply less: on 14x14 outputs (16 x 64 products against
+  // 49 x 36), not on 2x2 ones (one tile of 64 against one of 36).
+  EXPECT_NE(Conv2D({14, 14, 20}, 50, 5, 1, Padding::Same).implementation().find("F(4x4,5x5), F(2x2,5x5) kernel"),
             std::string::npos);
   EXPECT_EQ(Conv2D({6, 6, 20}, 50, 5, 1, Padding::Valid).implementation().find("F(4x4"), std::string::npos);
 }
 
 TEST(Conv2DAlgorithm, WinogradSeesAKernelChangedInPlace) {
   // The layer keeps the transform of the kernel it last saw; weights the optimizer (or a checkpoint) changed in
-  // place must be transformed again.
-  Conv2D layer({8, 8, 9}, 6, 5, 1, Padding::Same, ConvAlgorithm::Winograd);
-  std::mt19937_64 rng(12);
-  layer.initialize(rng);
-  const Tensor x = random_tensor(batch_shape(2, {8, 8, 9}), rng);
-  Tensor& kernel = *layer.parameters()[0].value;
-  for (const bool training : {true, false}) {  // F(2x2) and inference's F(4x4) each keep a transform
-    SCOPED_TRACE(training ? "training" : "inference");
-    Tensor before, after, fresh;
-    layer.forward(x, before, PassContext{training, 0});
+  // place must be transformed again, by the forward pass and by dL/dx's (F(4x4) on 8x8 outputs, F(2x2) on 2x2
+  // ones), whichever comes first after the change.
+  for (const std::size_t side : {8u, 6u}) {
+    SCOPED_TRACE(side == 8 ? "8x8 'same': by F(4x4)" : "6x6 'valid': by F(2x2)");
+    const Padding padding = side == 8 ? Padding::Same : Padding::Valid;
+    Conv2D layer({side, side, 9}, 6, 5, 1, padding, ConvAlgorithm::Winograd);
+    std::mt19937_64 rng(12);
+    layer.initialize(rng);
+    const Tensor x = random_tensor(batch_shape(2, {side, side, 9}), rng);
+    Tensor& kernel = *layer.parameters()[0].value;
+    Tensor before, after, fresh, dx, dx_fresh;
+    layer.forward(x, before, PassContext{true, 0});
+    const Tensor dy = random_tensor(Shape(before.shape().begin(), before.shape().end()), rng);
+    layer.backward(x, before, dy, dx, true);
     kernel.data()[kernel.size() / 2] += 0.5f;
-    layer.forward(x, after, PassContext{training, 0});
-    Conv2D reference({8, 8, 9}, 6, 5, 1, Padding::Same, ConvAlgorithm::Im2col);
+    layer.backward(x, before, dy, dx, true);  // before any forward pass sees the change
+    layer.forward(x, after, PassContext{true, 0});
+    Conv2D reference({side, side, 9}, 6, 5, 1, padding, ConvAlgorithm::Im2col);
     *reference.parameters()[0].value = kernel;
     *reference.parameters()[1].value = *layer.parameters()[1].value;
     reference.forward(x, fresh, {});
+    reference.backward(x, fresh, dy, dx_fresh, true);
     EXPECT_GT(relative_error(before, fresh), 1e-3) << "the change should show";
     expect_close(after, fresh, 1e-5, "y after the kernel changed");
+    expect_close(dx, dx_fresh, 1e-5, "dL/dx after the kernel changed");
   }
 }
 
 TEST(Conv2DAlgorithm, TrainingFlopsCountWhatTheAlgorithmComputes) {
-  // LeNet's conv2: the direct form is 9.8 MFLOP per product, three products with dL/dx; Winograd does 36 products
-  // per 2x2 tile (49 tiles) and channel pair in each of its three passes, plus the transforms.
+  // LeNet's conv2: the direct form is 9.8 MFLOP per product, three products with dL/dx. Winograd's forward pass and
+  // dL/dx do 64 products per 4x4 tile (16 tiles) and channel pair, its kernel gradient 36 per 2x2 tile (49 tiles),
+  // plus the transforms (F(4x4): 640 per input channel, and 240 per filter forward, 480 for dL/dx; F(2x2): 360 per
+  // input channel and 240 per filter).
   const Conv2D exact({14, 14, 20}, 50, 5, 1, Padding::Same, ConvAlgorithm::Im2col);
   const Conv2D fast({14, 14, 20}, 50, 5, 1, Padding::Same, ConvAlgorithm::Winograd);
   EXPECT_DOUBLE_EQ(exact.training_flops(true), 3 * 9.8e6);
   EXPECT_DOUBLE_EQ(exact.training_flops(false), 2 * 9.8e6);
-  const double products = 49 * 2.0 * 36 * 20 * 50, transforms = 49 * (3 * 20 * 360 + 2 * 50 * 240.0);
-  EXPECT_DOUBLE_EQ(fast.training_flops(true), 3 * products + transforms);
-  EXPECT_DOUBLE_EQ(fast.training_flops(false), 2 * products + transforms - 49 * 20 * 360);
+  const double forward = 16 * (2.0 * 64 * 20 * 50 + 20 * 640 + 50 * 240);
+  const double kernel_gradient = 49 * (2.0 * 36 * 20 * 50 + 20 * 360 + 50 * 240);
+  const double input_gradient = 16 * (2.0 * 64 * 20 * 50 + 20 * 640 + 50 * 480);
+  EXPECT_DOUBLE_EQ(fast.training_flops(true), forward + kernel_gradient + input_gradient);
+  EXPECT_DOUBLE_EQ(fast.training_flops(false), forward + kernel_gradient);
+  // Where 4x4 tiles would not multiply less (a 2x2 output: one tile of 64 against one of 36), all three passes
+  // take F(2x2).
+  const Conv2D small({6, 6, 20}, 50, 5, 1, Padding::Valid, ConvAlgorithm::Winograd);
+  EXPECT_DOUBLE_EQ(small.training_flops(true), 3 * 2.0 * 36 * 20 * 50 + 3 * 20 * 360 + 2 * 50 * 240.0);
 }
 
 TEST(Conv2DAlgorithm, WinogradAndIm2colLayersAgreeOnABatchOfManySlices) {

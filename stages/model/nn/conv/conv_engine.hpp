@@ -20,14 +20,10 @@ class ConvEngine {
   virtual ~ConvEngine() = default;
   // "winograd F(2x2,5x5), avx512 kernels", "direct, avx2 kernels" or "im2col + SGEMM", for the model summary.
   virtual std::string name() const = 0;
-  // y (N, out_h, out_w, filters) = x * kernel + bias; kernel (k, k, in_c, filters).
+  // y (N, out_h, out_w, filters) = x * kernel + bias; kernel (k, k, in_c, filters). Training and inference alike.
+  // Calls may run at once, each on its own x and y (Layer::predicts_concurrently): what an engine caches of the
+  // kernel it updates under a lock.
   virtual void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) = 0;
-  // The same for inference (no backward pass follows): an engine may take a faster algorithm that rounds a little
-  // differently; still deterministic on any number of threads. Calls may run at once, each on its own x and y
-  // (Layer::predicts_concurrently): what an engine caches of the kernel it updates under a lock.
-  virtual void infer(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) {
-    forward(x, kernel, bias, y);
-  }
   // Sets kernel_grad and bias_grad; writes dL/dx into *dx (already shaped like x) when dx is not null.
   virtual void backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad, Tensor& bias_grad,
                         Tensor* dx) = 0;

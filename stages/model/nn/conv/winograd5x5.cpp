@@ -32,10 +32,7 @@ void Winograd5x5::set_kernel(const float* kernel) {
   const std::size_t c_n = plan_.in_c, k_n = plan_.filters, kp = plan_.k_pad, cp = plan_.c_pad;
   std::fill(u_.begin(), u_.end(), 0.0f);
   transform_kernel(kG, kernel, c_n, k_n, kp, u_.data());  // U = G g Gᵀ
-  for (std::size_t pos = 0; pos < kPositions; ++pos)
-    for (std::size_t c = 0; c < c_n; ++c)
-      for (std::size_t k = 0; k < k_n; ++k)
-        ut_[(pos * k_n + k) * cp + c] = u_[(pos * c_n + c) * kp + k];
+  transpose_positions(u_.data(), kPositions, c_n, k_n, kp, cp, ut_.data());
 }
 
 void Winograd5x5::kernel_gradient(const float* du, float* dkernel) const {

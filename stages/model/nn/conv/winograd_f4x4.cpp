@@ -29,7 +29,8 @@ std::size_t tiles_of(std::size_t size, std::size_t tile) { return (size + tile -
 WinogradF4x4::WinogradF4x4(const ConvGeometry& g, const simd::Kernels& kernels)
     : plan_(winograd_plan(g, kernels, 4)),
       kernels_(&kernels),
-      u_(kPositions * g.in_c * plan_.k_pad, 0.0f) {}
+      u_(kPositions * g.in_c * plan_.k_pad, 0.0f),
+      ut_(kPositions * g.filters * plan_.c_pad, 0.0f) {}
 
 bool WinogradF4x4::saves_products(const ConvGeometry& g) {
   return tiles_of(g.out_h, 4) * tiles_of(g.out_w, 4) * 64 < tiles_of(g.out_h, 2) * tiles_of(g.out_w, 2) * 36;
@@ -39,10 +40,15 @@ void WinogradF4x4::set_kernel(const float* kernel) {
   const std::size_t c_n = plan_.in_c, k_n = plan_.filters, kp = plan_.k_pad;
   std::fill(u_.begin(), u_.end(), 0.0f);
   transform_kernel(kG, kernel, c_n, k_n, kp, u_.data());  // U = G g Gᵀ
+  transpose_positions(u_.data(), kPositions, c_n, k_n, kp, plan_.c_pad, ut_.data());
 }
 
 void WinogradF4x4::forward(const float* x, std::size_t samples, const float* bias, float* y) const {
   kernels_->winograd4_forward(plan_, x, samples, u_.data(), bias, y, thread_scratch(plan_, scratch_));
+}
+
+void WinogradF4x4::input_gradient(const float* dy, std::size_t samples, float* dx) const {
+  kernels_->winograd4_input_gradient(plan_, dy, samples, ut_.data(), dx, thread_scratch(plan_, scratch_));
 }
 
 }  // namespace nn

@@ -1,7 +1,7 @@
 #pragma once
 // The separable 2-D transform between a 5x5 kernel and its Winograd form (G g Gᵀ, or back: Gᵀ dU G), in double:
 // U and the kernel gradient are rounded to float once, not at every step (their errors fell by 8%); it runs once
-// per batch, not per tile.
+// per batch, not per tile. And U transposed position by position, for dL/dx.
 #include <algorithm>
 #include <cstddef>
 #include <vector>
@@ -48,6 +48,15 @@ void transform_kernel(const double (&G)[n][5], const float* kernel, std::size_t 
         n, 5, [&](std::size_t a, std::size_t i) { return G[a][i]; },
         [&](std::size_t i, std::size_t j) { return kernel + ((i * 5 + j) * in_c + c) * filters; },
         [&](std::size_t a, std::size_t b) { return u + ((a * n + b) * in_c + c) * k_pad; }, filters, half);
+}
+
+// ut (positions, filters, c_pad) = u (positions, in_c, k_pad) transposed at each position, for dL/dx's products;
+// ut's padding columns are left as they are.
+inline void transpose_positions(const float* u, std::size_t positions, std::size_t in_c, std::size_t filters,
+                                std::size_t k_pad, std::size_t c_pad, float* ut) {
+  for (std::size_t pos = 0; pos < positions; ++pos)
+    for (std::size_t c = 0; c < in_c; ++c)
+      for (std::size_t k = 0; k < filters; ++k) ut[(pos * filters + k) * c_pad + c] = u[(pos * in_c + c) * k_pad + k];
 }
 
 }  // namespace nn

@@ -40,7 +40,7 @@ class WinogradPasses {
     for (std::size_t first = 0; first < total; first += kBlock) {
       const std::size_t tiles = total - first < kBlock ? total - first : kBlock;
       Tiles::template transform_input<WinogradPasses>(p, x, first, tiles, s);
-      transform_output_gradient(p, dy, first, tiles, s);
+      Tiles::template transform_output_gradient<WinogradPasses>(p, dy, first, tiles, s);
       for (std::size_t pos = 0; pos < kPositions; ++pos) {
         float* v_pos = s.v + pos * cp;
         const float* dm_pos = s.m + pos * kp;
@@ -52,7 +52,7 @@ class WinogradPasses {
           Gemm::matrix_product(tiles, cp / kLanes, p.filters, dm_pos, kPositions * kp, 1, ut + pos * p.filters * cp, cp,
                                v_pos, kPositions * cp, false);
       }
-      if (dx) transform_input_gradient(p, first, tiles, dx, s);
+      if (dx) Tiles::template transform_input_gradient<WinogradPasses>(p, first, tiles, dx, s);
     }
   }
 
@@ -108,56 +108,6 @@ class WinogradPasses {
       (x0 + 0.5f * x1).store_unaligned(o + 3 * os + c);
       (x0 - 2.0f * x1).store_unaligned(o + 4 * os + c);
       x1.store_unaligned(o + 5 * os + c);
-    }
-  }
-
-
-  // s.m (block tiles, 36, k_pad) = A dy Aᵀ of each 2x2 output-gradient tile (zero beyond the output's edge).
-  static void transform_output_gradient(const WinogradPlan& p, const float* dy, std::size_t first_tile,
-                                        std::size_t tiles, const WinogradScratch& s) {
-    const std::size_t k_n = p.filters, kp = p.k_pad, row = kTile * kp;
-    float* quad = s.tile;
-    std::memset(quad, 0, 4 * kp * sizeof(float));
-    for (std::size_t t = 0; t < tiles; ++t) {
-      const TilePosition at = Tiles::locate(p, first_tile + t);
-      const float* image = dy + at.sample * p.out_h * p.out_w * k_n;
-      for (std::size_t i = 0; i < 2; ++i)
-        for (std::size_t j = 0; j < 2; ++j) {
-          const std::size_t oh = 2 * at.ty + i, ow = 2 * at.tx + j;
-          float* dst = quad + (2 * i + j) * kp;
-          if (oh < p.out_h && ow < p.out_w)
-            std::memcpy(dst, image + (oh * p.out_w + ow) * k_n, k_n * sizeof(float));
-          else
-            std::memset(dst, 0, k_n * sizeof(float));
-        }
-      // tmp (6, 2): each column expanded from 2 to 6 rows; then each row's two columns expanded to six positions.
-      for (std::size_t j = 0; j < 2; ++j) apply_a(quad + j * kp, 2 * kp, s.tmp + j * kp, 2 * kp, kp);
-      float* out = s.m + t * kPositions * kp;
-      for (std::size_t a = 0; a < kTile; ++a) apply_a(s.tmp + 2 * a * kp, kp, out + a * row, kp, kp);
-    }
-  }
-
-  // s.v holds dv (block tiles, 36, c_pad) → dx += B dv Bᵀ of each tile, padding dropped. Overlapping tiles add up.
-  static void transform_input_gradient(const WinogradPlan& p, std::size_t first_tile, std::size_t tiles, float* dx,
-                                       const WinogradScratch& s) {
-    const std::size_t c_n = p.in_c, cp = p.c_pad, row = kTile * cp;
-    for (std::size_t t = 0; t < tiles; ++t) {
-      const TilePosition at = Tiles::locate(p, first_tile + t);
-      const float* in = s.v + t * kPositions * cp;
-      for (std::size_t b = 0; b < kTile; ++b) apply_b(in + b * cp, row, s.tmp + b * cp, row, cp);
-      for (std::size_t a = 0; a < kTile; ++a) apply_b(s.tmp + a * row, cp, s.tile + a * row, cp, cp);
-      float* image = dx + at.sample * p.in_h * p.in_w * c_n;
-      for (std::size_t a = 0; a < kTile; ++a) {
-        const std::ptrdiff_t ih = at.ih0(p) + static_cast<std::ptrdiff_t>(a);
-        if (!Tiles::inside(ih, p.in_h)) continue;
-        for (std::size_t b = 0; b < kTile; ++b) {
-          const std::ptrdiff_t iw = at.iw0(p) + static_cast<std::ptrdiff_t>(b);
-          if (!Tiles::inside(iw, p.in_w)) continue;
-          float* dst = image + (static_cast<std::size_t>(ih) * p.in_w + static_cast<std::size_t>(iw)) * c_n;
-          const float* src = s.tile + a * row + b * cp;
-          for (std::size_t c = 0; c < c_n; ++c) dst[c] += src[c];
-        }
-      }
     }
   }
 };

@@ -1,7 +1,7 @@
 #pragma once
 // The Winograd passes' tiles, for output tiles of side kOut (2 or 4) and a 5x5 kernel: where a tile lies, its
-// (kOut + 4)-square input window, the strip of input rows under a run of tiles along a tile row, and the forward
-// pass built on a Passes class's 1-D transforms (apply_bt, apply_at).
+// (kOut + 4)-square input window, the strip of input rows under a run of tiles along a tile row, and the passes
+// built on a Passes class's 1-D transforms: forward (apply_bt, apply_at) and dL/dx (apply_a, apply_b).
 // Included only by the passes (kernels_arch.cpp, once per instruction set): raw loops, no std templates.
 #include <cstddef>
 #include <cstring>
@@ -109,6 +109,78 @@ struct WinogradTiles {
       for (std::size_t b = 0; b < kIn; ++b) Passes::apply_at(in + b * kp, row, s.tmp + b * kp, row, kp);
       for (std::size_t i = 0; i < kOut; ++i) Passes::apply_at(s.tmp + i * row, kp, quad + kOut * i * kp, kp, kp);
       write_output(p, locate(p, first_tile + t), quad, bias, y);
+    }
+  }
+
+  // dL/dx alone, by blocks of tiles: each block's output gradient transformed (A dy Aᵀ), one narrow product per
+  // tile position against Uᵀ (positions, filters, c_pad), and the products transformed back and added into dx.
+  template <class Passes, class Gemm>
+  static void input_gradient(const WinogradPlan& p, const float* dy, std::size_t samples, const float* ut, float* dx,
+                             const WinogradScratch& s) {
+    constexpr std::size_t positions = kIn * kIn, lanes = Gemm::kLanes;
+    const std::size_t total = samples * p.tiles_h * p.tiles_w, cp = p.c_pad, kp = p.k_pad;
+    std::memset(dx, 0, samples * p.in_h * p.in_w * p.in_c * sizeof(float));
+    for (std::size_t first = 0; first < total; first += kWinogradBlock) {
+      const std::size_t tiles = total - first < kWinogradBlock ? total - first : kWinogradBlock;
+      transform_output_gradient<Passes>(p, dy, first, tiles, s);
+      for (std::size_t pos = 0; pos < positions; ++pos)
+        Gemm::matrix_product(tiles, cp / lanes, p.filters, s.m + pos * kp, positions * kp, 1,
+                             ut + pos * p.filters * cp, cp, s.v + pos * cp, positions * cp, false);
+      transform_input_gradient<Passes>(p, first, tiles, dx, s);
+    }
+  }
+
+  // s.m (block tiles, kIn², k_pad) = A dy Aᵀ of each kOut-square output-gradient tile, zero beyond the output's edge
+  // (Passes::apply_a: kOut rows to kIn).
+  template <class Passes>
+  static void transform_output_gradient(const WinogradPlan& p, const float* dy, std::size_t first_tile,
+                                        std::size_t tiles, const WinogradScratch& s) {
+    const std::size_t k_n = p.filters, kp = p.k_pad, row = kIn * kp;
+    float* quad = s.tile;
+    std::memset(quad, 0, kOut * kOut * kp * sizeof(float));  // the padding columns stay zero
+    for (std::size_t t = 0; t < tiles; ++t) {
+      const Position at = locate(p, first_tile + t);
+      const float* image = dy + at.sample * p.out_h * p.out_w * k_n;
+      for (std::size_t i = 0; i < kOut; ++i)
+        for (std::size_t j = 0; j < kOut; ++j) {
+          const std::size_t oh = kOut * at.ty + i, ow = kOut * at.tx + j;
+          float* dst = quad + (kOut * i + j) * kp;
+          if (oh < p.out_h && ow < p.out_w)
+            std::memcpy(dst, image + (oh * p.out_w + ow) * k_n, k_n * sizeof(float));
+          else
+            std::memset(dst, 0, k_n * sizeof(float));
+        }
+      // tmp (kIn, kOut): each column expanded from kOut to kIn rows; then each row's columns to kIn positions.
+      for (std::size_t j = 0; j < kOut; ++j)
+        Passes::apply_a(quad + j * kp, kOut * kp, s.tmp + j * kp, kOut * kp, kp);
+      float* out = s.m + t * kIn * kIn * kp;
+      for (std::size_t a = 0; a < kIn; ++a) Passes::apply_a(s.tmp + kOut * a * kp, kp, out + a * row, kp, kp);
+    }
+  }
+
+  // s.v holds dv (block tiles, kIn², c_pad) → dx += B dv Bᵀ of each tile (Passes::apply_b: kIn rows to kIn),
+  // padding dropped. Overlapping tiles add up.
+  template <class Passes>
+  static void transform_input_gradient(const WinogradPlan& p, std::size_t first_tile, std::size_t tiles, float* dx,
+                                       const WinogradScratch& s) {
+    const std::size_t c_n = p.in_c, cp = p.c_pad, row = kIn * cp;
+    for (std::size_t t = 0; t < tiles; ++t) {
+      const Position at = locate(p, first_tile + t);
+      const float* in = s.v + t * kIn * kIn * cp;
+      for (std::size_t b = 0; b < kIn; ++b) Passes::apply_b(in + b * cp, row, s.tmp + b * cp, row, cp);
+      for (std::size_t a = 0; a < kIn; ++a) Passes::apply_b(s.tmp + a * row, cp, s.tile + a * row, cp, cp);
+      float* image = dx + at.sample * p.in_h * p.in_w * c_n;
+      for (std::size_t a = 0; a < kIn; ++a) {
+        const std::ptrdiff_t ih = at.ih0(p) + static_cast<std::ptrdiff_t>(a);
+        if (!inside(ih, p.in_h)) continue;
+        for (std::size_t b = 0; b < kIn; ++b) {
+          const std::ptrdiff_t iw = at.iw0(p) + static_cast<std::ptrdiff_t>(b);
+          if (!inside(iw, p.in_w)) continue;
+          float* dst = image + (static_cast<std::size_t>(ih) * p.in_w + static_cast<std::size_t>(iw)) * c_n;
+          const float* src = s.tile + a * row + b * cp;
+          for (std::size_t c = 0; c < c_n; ++c) dst[c] += src[c];
+        }
+      }
     }
   }
 

@@ -33,13 +33,10 @@ double Conv2D::forward_flops() const { return direct_forward_flops(g_); }
 
 double Conv2D::training_flops(bool input_gradient) const { return engine_->training_flops(input_gradient); }
 
-void Conv2D::forward(const Tensor& x, Tensor& y, const PassContext& context) {
+void Conv2D::forward(const Tensor& x, Tensor& y, const PassContext&) {
   allocate();
   ensure_shape(y, batch_shape(x.shape()[0], output_shape_));
-  if (context.training)
-    engine_->forward(x, weights_, bias_, y);
-  else
-    engine_->infer(x, weights_, bias_, y);
+  engine_->forward(x, weights_, bias_, y);
 }
 
 void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
