@@ -172,7 +172,8 @@ TEST(Conv2DAlgorithm, WinogradRoundsNearFloatOnTrainingLikeData) {
   // against im2col's 1.3e-7. The kernel gradient was 1.8e-6 while the narrow GEMM
   // added every tile's product to the running sum (now: each block's sum, added once), and the bound below catches
   // that. y and dL/dx by F(4x4, 5x5), y in training and inference alike: y 1.6e-6 (bench/reference/
-  // winograd_tile_size.py: 1.5e-6; F(2x2)'s was 6.3e-7), against im2col's 2e-7.
+  // winograd_tile_size.py: 1.5e-6; F(2x2)'s was 6.3e-7), dL/dx 2.4e-6 (SSE2: 2.5e-6; F(2x2)'s was 8.5e-7),
+  // against im2col's 1.9e-7 and 1.1e-7.
   for (const ConvAlgorithm algorithm : {ConvAlgorithm::Winograd, ConvAlgorithm::Im2col}) {
     Conv2D conv({14, 14, 20}, 50, 5, 1, Padding::Same, algorithm);
     std::mt19937_64 rng(3);
@@ -200,7 +201,7 @@ TEST(Conv2DAlgorithm, WinogradRoundsNearFloatOnTrainingLikeData) {
     RecordProperty(name + "_errors", errors);
     EXPECT_LT(y_error, algorithm == ConvAlgorithm::Winograd ? 2.5e-6 : bound) << name;
     EXPECT_EQ(y, predicted) << name << ": training and inference compute y alike";
-    EXPECT_LT(dx_error, algorithm == ConvAlgorithm::Winograd ? 2.5e-6 : bound) << name;
+    EXPECT_LT(dx_error, algorithm == ConvAlgorithm::Winograd ? 4e-6 : bound) << name;
     EXPECT_LT(kernel_error, bound) << name;
   }
 }
