@@ -75,25 +75,28 @@ void winograd_conv2_forward_slice(benchmark::State& state, const Kernels* k) {
 }
 
 // The same slice by F(4x4, 5x5): 16 tiles of 4x4 an image against 49 of 2x2.
+nn::simd::WinogradPlan with_4x4_tiles(nn::simd::WinogradPlan p) {
+  p.tile = 4;
+  p.tiles_h = (p.out_h + 3) / 4;
+  p.tiles_w = (p.out_w + 3) / 4;
+  return p;
+}
+
 struct Conv2Tile4Slice : Conv2Slice {
+  nn::simd::WinogradPlan plan4;
   nn::AlignedFloats u4, ut4, memory4;
   nn::simd::WinogradScratch scratch4;
   explicit Conv2Tile4Slice(const Kernels* k)
-      : Conv2Slice(k), u4(random_floats(64 * kChannels * plan4().k_pad)), ut4(random_floats(64 * kFilters * plan4().c_pad)),
-        memory4(nn::simd::winograd_scratch_floats(plan4())),
-        scratch4(nn::simd::winograd_scratch(plan4(), memory4.data())) {}
-  nn::simd::WinogradPlan plan4() const {
-    nn::simd::WinogradPlan p = plan;
-    p.tile = 4;
-    p.tiles_h = p.tiles_w = (kSide + 3) / 4;
-    return p;
-  }
+      : Conv2Slice(k), plan4(with_4x4_tiles(plan)), u4(random_floats(64 * kChannels * plan4.k_pad)),
+        ut4(random_floats(64 * kFilters * plan4.c_pad)), memory4(nn::simd::winograd_scratch_floats(plan4)),
+        scratch4(nn::simd::winograd_scratch(plan4, memory4.data())) {}
 };
 
 void winograd4_conv2_forward_slice(benchmark::State& state, const Kernels* k) {
   Conv2Tile4Slice s(k);
   for (auto _ : state) {
-    k->winograd4_forward(s.plan4(), s.x.data(), Conv2Slice::kSamples, s.u4.data(), s.bias.data(), s.y.data(), s.scratch4);
+    k->winograd4_forward(s.plan4, s.x.data(), Conv2Slice::kSamples, s.u4.data(), s.bias.data(), s.y.data(),
+                         s.scratch4);
     benchmark::DoNotOptimize(s.y.data());
   }
 }
@@ -106,8 +109,8 @@ void winograd_conv2_backward_slice(benchmark::State& state, const Kernels* k) {
   for (auto _ : state) {
     k->winograd_backward(s.plan, s.x.data(), s.dy.data(), Conv2Slice::kSamples, s.ut.data(), s.du.data(),
                          tile4 ? nullptr : s.dx.data(), s.scratch);
-    if (tile4) k->winograd4_input_gradient(s.plan4(), s.dy.data(), Conv2Slice::kSamples, s.ut4.data(), s.dx.data(),
-                                           s.scratch4);
+    if (tile4)
+      k->winograd4_input_gradient(s.plan4, s.dy.data(), Conv2Slice::kSamples, s.ut4.data(), s.dx.data(), s.scratch4);
     benchmark::DoNotOptimize(s.dx.data());
   }
 }

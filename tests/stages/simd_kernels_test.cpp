@@ -105,7 +105,7 @@ TEST(SimdKernels, Avx512AndAvx2RoundAlike) {
   EXPECT_EQ(outputs[2], outputs[5]) << "dL/dU";
 }
 
-TEST(SimdKernels, Avx512AndAvx2PredictAlike) {
+TEST(SimdKernels, Avx512AndAvx2RunTile4PassesAlike) {
   // F(4x4, 5x5) on conv2's shape, a 15x13 image (partial 4x4 tiles), 3 images: y and dL/dx.
   const Kernels *wide = build_named("avx512"), *narrow = build_named("avx2");
   if (!wide || !narrow) GTEST_SKIP() << "this CPU does not run both the avx512 and the avx2 kernels";
