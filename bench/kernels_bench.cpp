@@ -7,6 +7,8 @@
 #include <string>
 
 #include "model/nn/aligned.hpp"
+#include "model/nn/conv/conv_geometry.hpp"
+#include "model/nn/conv/winograd_plan.hpp"
 #include "model/nn/kernels/simd_kernels.hpp"
 
 using nn::simd::Kernels;
@@ -54,12 +56,13 @@ void winograd_conv2_product(benchmark::State& state, const Kernels* k) {
 // its own padding: the products, the transforms and their memory traffic together.
 struct Conv2Slice {
   static constexpr std::size_t kSamples = 8, kSide = 14, kChannels = 20, kFilters = 50;
+  nn::ConvGeometry geometry;
   nn::simd::WinogradPlan plan;
   nn::AlignedFloats x, dy, y, dx, u, ut, du, bias, memory;
   nn::simd::WinogradScratch scratch;
   explicit Conv2Slice(const Kernels* k)
-      : plan{kSide, kSide, kChannels, kFilters, kSide, kSide, 2, 2, kSide / 2, kSide / 2,
-             nn::simd::round_up(kChannels, k->lanes), nn::simd::round_up(kFilters, k->lanes)},
+      : geometry(nn::conv_geometry({kSide, kSide, kChannels}, kFilters, 5, 1, nn::Padding::Same)),
+        plan(nn::winograd_plan(geometry, *k, 2)),
         x(random_floats(kSamples * kSide * kSide * kChannels)), dy(random_floats(kSamples * kSide * kSide * kFilters)),
         y(dy.size()), dx(x.size()), u(random_floats(36 * kChannels * plan.k_pad)),
         ut(random_floats(36 * kFilters * plan.c_pad)), du(u.size()), bias(random_floats(plan.k_pad)),
@@ -75,19 +78,12 @@ void winograd_conv2_forward_slice(benchmark::State& state, const Kernels* k) {
 }
 
 // The same slice by F(4x4, 5x5): 16 tiles of 4x4 an image against 49 of 2x2.
-nn::simd::WinogradPlan with_4x4_tiles(nn::simd::WinogradPlan p) {
-  p.tile = 4;
-  p.tiles_h = (p.out_h + 3) / 4;
-  p.tiles_w = (p.out_w + 3) / 4;
-  return p;
-}
-
 struct Conv2Tile4Slice : Conv2Slice {
   nn::simd::WinogradPlan plan4;
   nn::AlignedFloats u4, ut4, memory4;
   nn::simd::WinogradScratch scratch4;
   explicit Conv2Tile4Slice(const Kernels* k)
-      : Conv2Slice(k), plan4(with_4x4_tiles(plan)), u4(random_floats(64 * kChannels * plan4.k_pad)),
+      : Conv2Slice(k), plan4(nn::winograd_plan(geometry, *k, 4)), u4(random_floats(64 * kChannels * plan4.k_pad)),
         ut4(random_floats(64 * kFilters * plan4.c_pad)), memory4(nn::simd::winograd_scratch_floats(plan4)),
         scratch4(nn::simd::winograd_scratch(plan4, memory4.data())) {}
 };

@@ -23,7 +23,7 @@ def transforms(points, m):
         return sympy.Matrix(rows)
 
     full, kernel, output = evaluation(m + 4), evaluation(5), evaluation(m)
-    return [np.array(m.tolist(), dtype=np.float64) for m in (output.T, kernel, full.inv().T)]
+    return [np.array(t.tolist(), dtype=np.float64) for t in (output.T, kernel, full.inv().T)]
 
 
 def kernel_gradient(points, m, inputs, output_grads, dtype):
