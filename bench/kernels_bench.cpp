@@ -80,12 +80,12 @@ void winograd_conv2_forward_slice(benchmark::State& state, const Kernels* k) {
 // The same slice by F(4x4, 5x5): 16 tiles of 4x4 an image against 49 of 2x2.
 struct Conv2Tile4Slice : Conv2Slice {
   nn::simd::WinogradPlan plan4;
-  nn::AlignedFloats u4, ut4, memory4;
+  nn::AlignedFloats u4, ut4, du4, memory4;
   nn::simd::WinogradScratch scratch4;
   explicit Conv2Tile4Slice(const Kernels* k)
       : Conv2Slice(k), plan4(nn::winograd_plan(geometry, *k, 4)), u4(random_floats(64 * kChannels * plan4.k_pad)),
-        ut4(random_floats(64 * kFilters * plan4.c_pad)), memory4(nn::simd::winograd_scratch_floats(plan4)),
-        scratch4(nn::simd::winograd_scratch(plan4, memory4.data())) {}
+        ut4(random_floats(64 * kFilters * plan4.c_pad)), du4(u4.size()),
+        memory4(nn::simd::winograd_scratch_floats(plan4)), scratch4(nn::simd::winograd_scratch(plan4, memory4.data())) {}
 };
 
 void winograd4_conv2_forward_slice(benchmark::State& state, const Kernels* k) {
@@ -97,16 +97,18 @@ void winograd4_conv2_forward_slice(benchmark::State& state, const Kernels* k) {
   }
 }
 
-// Training's backward pass: F(2x2) for dU and dL/dx together (`range(0)` 0), or F(2x2) for dU and F(4x4) for dL/dx
-// (1), as WinogradConv runs it on LeNet's conv2.
+// Training's backward pass, dU and dL/dx together: by F(2x2) (`range(0)` 2) or by F(4x4) (4, as WinogradConv runs
+// it on LeNet's conv2).
 void winograd_conv2_backward_slice(benchmark::State& state, const Kernels* k) {
   Conv2Tile4Slice s(k);
-  const bool tile4 = state.range(0) == 1;
+  const bool tile4 = state.range(0) == 4;
   for (auto _ : state) {
-    k->winograd_backward(s.plan, s.x.data(), s.dy.data(), Conv2Slice::kSamples, s.ut.data(), s.du.data(),
-                         tile4 ? nullptr : s.dx.data(), s.scratch);
     if (tile4)
-      k->winograd4_input_gradient(s.plan4, s.dy.data(), Conv2Slice::kSamples, s.ut4.data(), s.dx.data(), s.scratch4);
+      k->winograd4_backward(s.plan4, s.x.data(), s.dy.data(), Conv2Slice::kSamples, s.ut4.data(), s.du4.data(),
+                            s.dx.data(), s.scratch4);
+    else
+      k->winograd_backward(s.plan, s.x.data(), s.dy.data(), Conv2Slice::kSamples, s.ut.data(), s.du.data(),
+                           s.dx.data(), s.scratch);
     benchmark::DoNotOptimize(s.dx.data());
   }
 }
@@ -129,9 +131,9 @@ const bool registered = [] {
     benchmark::RegisterBenchmark(("winograd_conv2_forward_slice/" + name).c_str(), winograd_conv2_forward_slice, k);
     benchmark::RegisterBenchmark(("winograd4_conv2_forward_slice/" + name).c_str(), winograd4_conv2_forward_slice, k);
     benchmark::RegisterBenchmark(("winograd_conv2_backward_slice/" + name).c_str(), winograd_conv2_backward_slice, k)
-        ->ArgName("dx_by_tile4")
-        ->Arg(0)
-        ->Arg(1);
+        ->ArgName("tile")
+        ->Arg(2)
+        ->Arg(4);
     benchmark::RegisterBenchmark(("pool1_image/" + name).c_str(), pool1_image, k);
   }
   return true;

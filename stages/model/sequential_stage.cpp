@@ -270,7 +270,7 @@ namespace {
 [[maybe_unused]] const bool kernels_version_line = pipeline::add_version_line([] {
   return std::string("vector kernels: ") + nn::simd::kernels().name + " (this CPU runs " +
          nn::simd::kernel_names(nn::simd::runnable_kernels()) +
-         "; PIPELINE_SIMD picks another); convolutions: Winograd F(2x2,5x5) for 5x5/1 with 8+ input channels, "
-         "direct for up to 48 filters, else im2col + BLAS";
+         "; PIPELINE_SIMD picks another); convolutions: Winograd (F(4x4,5x5) or F(2x2,5x5)) for 5x5/1 with 8+ "
+         "input channels, direct for up to 48 filters, else im2col + BLAS";
 }, "sequential");
 }  // namespace

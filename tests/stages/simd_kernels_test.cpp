@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "model/nn/aligned.hpp"
-#include "model/nn/conv/winograd_f4x4.hpp"
+#include "model/nn/conv/winograd5x5.hpp"
 #include "model/nn/kernels/simd_kernels.hpp"
 
 using nn::simd::Kernels;
@@ -106,7 +106,7 @@ TEST(SimdKernels, Avx512AndAvx2RoundAlike) {
 }
 
 TEST(SimdKernels, Avx512AndAvx2RunTile4PassesAlike) {
-  // F(4x4, 5x5) on conv2's shape, a 15x13 image (partial 4x4 tiles), 3 images: y and dL/dx.
+  // F(4x4, 5x5) on conv2's shape, a 15x13 image (partial 4x4 tiles), 3 images: y, dL/dx and the kernel gradient.
   const Kernels *wide = build_named("avx512"), *narrow = build_named("avx2");
   if (!wide || !narrow) GTEST_SKIP() << "this CPU does not run both the avx512 and the avx2 kernels";
   std::mt19937_64 rng(6);
@@ -115,17 +115,21 @@ TEST(SimdKernels, Avx512AndAvx2RunTile4PassesAlike) {
   std::vector<float> x(batch * h * w * in_c), kernel(25 * in_c * filters), bias(filters), dy(batch * h * w * filters);
   for (auto* v : {&x, &kernel, &bias, &dy})
     for (auto& value : *v) value = u(rng);
-  std::vector<std::vector<float>> outputs, input_gradients;
+  std::vector<std::vector<float>> outputs, input_gradients, kernel_gradients;
   for (const Kernels* k : {wide, narrow}) {
-    nn::WinogradF4x4 winograd({h, w, in_c, filters, h, w, 2, 2}, *k);
+    nn::Winograd5x5 winograd({h, w, in_c, filters, h, w, 2, 2}, *k, 4);
     winograd.set_kernel(kernel.data());
     outputs.emplace_back(batch * h * w * filters);
     winograd.forward(x.data(), batch, bias.data(), outputs.back().data());
     input_gradients.emplace_back(x.size());
-    winograd.input_gradient(dy.data(), batch, input_gradients.back().data());
+    std::vector<float> du(winograd.kernel_gradient_size(), 0.0f);
+    winograd.backward(x.data(), dy.data(), batch, du.data(), input_gradients.back().data());
+    kernel_gradients.emplace_back(kernel.size());
+    winograd.kernel_gradient(du.data(), kernel_gradients.back().data());
   }
   EXPECT_EQ(outputs[0], outputs[1]);
   EXPECT_EQ(input_gradients[0], input_gradients[1]);
+  EXPECT_EQ(kernel_gradients[0], kernel_gradients[1]);
 }
 
 TEST(SimdKernels, TheChosenBuildIsRunnableAndNamed) {

@@ -50,6 +50,20 @@ void transform_kernel(const double (&G)[n][5], const float* kernel, std::size_t 
         [&](std::size_t a, std::size_t b) { return u + ((a * n + b) * in_c + c) * k_pad; }, filters, half);
 }
 
+// dkernel (5, 5, in_c, filters) = Gᵀ dU G for each input channel of a kernel gradient du (n·n, in_c, k_pad) summed
+// in the transformed domain; G is n × 5. dkernel is written whole.
+template <std::size_t n>
+void kernel_gradient_from_transformed(const double (&G)[n][5], const float* du, std::size_t in_c, std::size_t filters,
+                                      std::size_t k_pad, float* dkernel) {
+  std::fill(dkernel, dkernel + 25 * in_c * filters, 0.0f);
+  std::vector<double> half;
+  for (std::size_t c = 0; c < in_c; ++c)
+    two_sided_transform(
+        5, n, [&](std::size_t i, std::size_t a) { return G[a][i]; },
+        [&](std::size_t a, std::size_t b) { return du + ((a * n + b) * in_c + c) * k_pad; },
+        [&](std::size_t i, std::size_t j) { return dkernel + ((i * 5 + j) * in_c + c) * filters; }, filters, half);
+}
+
 // ut (positions, filters, c_pad) = u (positions, in_c, k_pad) transposed at each position, for dL/dx's products;
 // ut's padding columns are left as they are.
 inline void transpose_positions(const float* u, std::size_t positions, std::size_t in_c, std::size_t filters,

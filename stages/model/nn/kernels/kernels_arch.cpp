@@ -35,7 +35,7 @@ const Kernels& PIPELINE_TABLE(PIPELINE_KERNEL_ARCH)() {
   static const Kernels table{PIPELINE_NAME(PIPELINE_KERNEL_ARCH), xsimd::batch<float, Arch>::size,
                              &NarrowGemm<Arch>::product,          &WinogradPasses<Arch>::forward,
                              &WinogradPasses<Arch>::backward,     &Winograd4x4Passes<Arch>::forward,
-                             &Winograd4x4Passes<Arch>::input_gradient,
+                             &Winograd4x4Passes<Arch>::backward,
                              &MaxPool2x2<Arch>::forward,          &MaxPool2x2<Arch>::backward};
   return table;
 }

@@ -52,12 +52,11 @@ struct Kernels {
                            float* y, const WinogradScratch&);
   void (*winograd_backward)(const WinogradPlan&, const float* x, const float* dy, std::size_t samples,
                             const float* ut, float* du, float* dx, const WinogradScratch&);
-  // F(4x4, 5x5): u (64, in_c, k_pad), ut (64, filters, c_pad); the plan's tile is 4. The forward pass, and dL/dx
-  // (written whole).
+  // F(4x4, 5x5), alike: u, du (64, in_c, k_pad), ut (64, filters, c_pad); the plan's tile is 4.
   void (*winograd4_forward)(const WinogradPlan&, const float* x, std::size_t samples, const float* u, const float* bias,
                             float* y, const WinogradScratch&);
-  void (*winograd4_input_gradient)(const WinogradPlan&, const float* dy, std::size_t samples, const float* ut,
-                                   float* dx, const WinogradScratch&);
+  void (*winograd4_backward)(const WinogradPlan&, const float* x, const float* dy, std::size_t samples,
+                             const float* ut, float* du, float* dx, const WinogradScratch&);
   // 2x2 windows, stride 2, over one (h, w, c) image; y is (h/2, w/2, c). Ties go to the first maximum in
   // row-major window order; `winner` (one float per output value; null at inference, when nothing reads it)
   // records the window position (0-3) the backward pass routes the gradient to. Backward writes all of dx (zero

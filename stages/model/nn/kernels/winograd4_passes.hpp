@@ -1,7 +1,8 @@
 #pragma once
-// Winograd F(4x4, 5x5) on xsimd, forward and dL/dx: 64 products per 4x4 output tile against F(2x2)'s 36 per 2x2,
-// so LeNet's conv2 (14x14 outputs: 16 tiles of 4x4 against 49 of 2x2) multiplies 1.7x less. It rounds a little more
-// (y's error 1.5e-6 against 6.4e-7, bench/reference/winograd_tile_size.py), so the kernel gradient keeps F(2x2).
+// Winograd F(4x4, 5x5) on xsimd, forward and backward: 64 products per 4x4 output tile against F(2x2)'s 36 per
+// 2x2, so LeNet's conv2 (14x14 outputs: 16 tiles of 4x4 against 49 of 2x2) multiplies 1.7x less. It rounds a little
+// more (y's error 1.5e-6 against 6.4e-7, bench/reference/winograd_tile_size.py; the kernel gradient's 2.1e-5 of
+// its largest entry against 1.3e-5, bench/reference/winograd_rounding.py).
 // Included only by kernels_arch.cpp, once per instruction set.
 //
 // Points 0, 1, -1, 1/2, -1/2, 2, -2, ∞. Bᵀ's rows are scaled to small integers (and 21/4, exact in float); the
@@ -9,9 +10,9 @@
 //   Bᵀ = [1 0 -21/4 0 21/4 0 -1 0; 0 -4 -4 17 17 -4 -4 0; 0 4 -4 -17 17 4 -4 0; 0 4 8 -5 -10 1 2 0;
 //         0 -4 8 5 -10 -1 2 0; 0 2 1 -10 -5 8 4 0; 0 -2 1 10 -5 -8 4 0; 0 -1 0 21/4 0 -21/4 0 1]
 //   Aᵀ = [1 1 1 1 1 1 1 0; 0 1 -1 1/2 -1/2 2 -2 0; 0 1 1 1/4 1/4 4 4 0; 0 1 -1 1/8 -1/8 8 -8 1]
-// y = Aᵀ[U ⊙ (Bᵀ d B)]A for an 8x8 input tile d; dL/dd = B[(A dy Aᵀ) · Uᵀ]Bᵀ summed over filters.
+// y = Aᵀ[U ⊙ (Bᵀ d B)]A for an 8x8 input tile d; dL/dd = B[(A dy Aᵀ) · Uᵀ]Bᵀ summed over filters, and
+// dL/dU = Σ (Bᵀ d B)ᵀ · (A dy Aᵀ) over tiles, position by position.
 #include <cstddef>
-#include <cstring>
 
 #include <xsimd/xsimd.hpp>
 
@@ -26,7 +27,7 @@ class Winograd4x4Passes {
   using Vector = xsimd::batch<float, Arch>;
   using Gemm = NarrowGemm<Arch>;
   using Tiles = WinogradTiles<4>;
-  static constexpr std::size_t kLanes = Vector::size, kTile = 8, kPositions = 64;
+  static constexpr std::size_t kLanes = Vector::size;
   friend Tiles;
 
  public:
@@ -35,10 +36,11 @@ class Winograd4x4Passes {
     Tiles::template forward<Winograd4x4Passes, Gemm>(p, x, samples, u, bias, y, s);
   }
 
-  // dL/dx of one slice; ut is U transposed (64, filters, c_pad).
-  static void input_gradient(const WinogradPlan& p, const float* dy, std::size_t samples, const float* ut, float* dx,
-                             const WinogradScratch& s) {
-    Tiles::template input_gradient<Winograd4x4Passes, Gemm>(p, dy, samples, ut, dx, s);
+  // Adds the slice's dL/dU into du (64, in_c, k_pad); writes dL/dx when dx is not null. ut is U transposed (64,
+  // filters, c_pad).
+  static void backward(const WinogradPlan& p, const float* x, const float* dy, std::size_t samples, const float* ut,
+                       float* du, float* dx, const WinogradScratch& s) {
+    Tiles::template backward<Winograd4x4Passes, Gemm>(p, x, dy, samples, ut, du, dx, s);
   }
 
  private:

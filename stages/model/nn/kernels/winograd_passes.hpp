@@ -8,7 +8,6 @@
 //   Aᵀ = [1 1 1 1 1 0; 0 1 -1 1/2 -2 1]
 // y = Aᵀ[U ⊙ (Bᵀ d B)]A for a 6x6 input tile d; the gradients use the transposes.
 #include <cstddef>
-#include <cstring>
 
 #include <xsimd/xsimd.hpp>
 
@@ -23,8 +22,7 @@ class WinogradPasses {
   using Vector = xsimd::batch<float, Arch>;
   using Gemm = NarrowGemm<Arch>;
   using Tiles = WinogradTiles<2>;
-  using TilePosition = Tiles::Position;
-  static constexpr std::size_t kLanes = Vector::size, kTile = 6, kPositions = 36, kBlock = kWinogradBlock;
+  static constexpr std::size_t kLanes = Vector::size;
   friend Tiles;
 
  public:
@@ -33,27 +31,10 @@ class WinogradPasses {
     Tiles::template forward<WinogradPasses, Gemm>(p, x, samples, u, bias, y, s);
   }
 
+  // Adds the slice's dL/dU into du; writes dL/dx when dx is not null.
   static void backward(const WinogradPlan& p, const float* x, const float* dy, std::size_t samples, const float* ut,
                        float* du, float* dx, const WinogradScratch& s) {
-    const std::size_t total = samples * p.tiles_h * p.tiles_w, cp = p.c_pad, kp = p.k_pad;
-    if (dx) std::memset(dx, 0, samples * p.in_h * p.in_w * p.in_c * sizeof(float));
-    for (std::size_t first = 0; first < total; first += kBlock) {
-      const std::size_t tiles = total - first < kBlock ? total - first : kBlock;
-      Tiles::template transform_input<WinogradPasses>(p, x, first, tiles, s);
-      Tiles::template transform_output_gradient<WinogradPasses>(p, dy, first, tiles, s);
-      for (std::size_t pos = 0; pos < kPositions; ++pos) {
-        float* v_pos = s.v + pos * cp;
-        const float* dm_pos = s.m + pos * kp;
-        // dU[pos] (in_c × k_pad) += v_posᵀ · dm_pos, summed over the block's tiles.
-        Gemm::matrix_product(p.in_c, kp / kLanes, tiles, v_pos, 1, kPositions * cp, dm_pos, kPositions * kp,
-                             du + pos * p.in_c * kp, kp, true);
-        // v_pos is spent: it takes d(v_pos) = dm_pos · U[pos]ᵀ.
-        if (dx)
-          Gemm::matrix_product(tiles, cp / kLanes, p.filters, dm_pos, kPositions * kp, 1, ut + pos * p.filters * cp, cp,
-                               v_pos, kPositions * cp, false);
-      }
-      if (dx) Tiles::template transform_input_gradient<WinogradPasses>(p, first, tiles, dx, s);
-    }
+    Tiles::template backward<WinogradPasses, Gemm>(p, x, dy, samples, ut, du, dx, s);
   }
 
  private:

@@ -1,7 +1,7 @@
 #pragma once
 // The Winograd passes' tiles, for output tiles of side kOut (2 or 4) and a 5x5 kernel: where a tile lies, its
 // (kOut + 4)-square input window, the strip of input rows under a run of tiles along a tile row, and the passes
-// built on a Passes class's 1-D transforms: forward (apply_bt, apply_at) and dL/dx (apply_a, apply_b).
+// built on a Passes class's 1-D transforms: forward (apply_bt, apply_at) and backward (apply_bt, apply_a, apply_b).
 // Included only by the passes (kernels_arch.cpp, once per instruction set): raw loops, no std templates.
 #include <cstddef>
 #include <cstring>
@@ -112,21 +112,29 @@ struct WinogradTiles {
     }
   }
 
-  // dL/dx alone, by blocks of tiles: each block's output gradient transformed (A dy Aᵀ), one narrow product per
-  // tile position against Uᵀ (positions, filters, c_pad), and the products transformed back and added into dx.
+  // The backward pass by blocks of tiles: each block's input (Bᵀ d B) and output gradient (A dy Aᵀ) transformed
+  // once, then per tile position dU (positions, in_c, k_pad) += vᵀ · dm, summed over the block, and, when dx is not
+  // null, dv = dm · Uᵀ (ut: positions, filters, c_pad) transformed back and added into dx (written whole).
   template <class Passes, class Gemm>
-  static void input_gradient(const WinogradPlan& p, const float* dy, std::size_t samples, const float* ut, float* dx,
-                             const WinogradScratch& s) {
+  static void backward(const WinogradPlan& p, const float* x, const float* dy, std::size_t samples, const float* ut,
+                       float* du, float* dx, const WinogradScratch& s) {
     constexpr std::size_t positions = kIn * kIn, lanes = Gemm::kLanes;
     const std::size_t total = samples * p.tiles_h * p.tiles_w, cp = p.c_pad, kp = p.k_pad;
-    std::memset(dx, 0, samples * p.in_h * p.in_w * p.in_c * sizeof(float));
+    if (dx) std::memset(dx, 0, samples * p.in_h * p.in_w * p.in_c * sizeof(float));
     for (std::size_t first = 0; first < total; first += kWinogradBlock) {
       const std::size_t tiles = total - first < kWinogradBlock ? total - first : kWinogradBlock;
+      transform_input<Passes>(p, x, first, tiles, s);
       transform_output_gradient<Passes>(p, dy, first, tiles, s);
-      for (std::size_t pos = 0; pos < positions; ++pos)
-        Gemm::matrix_product(tiles, cp / lanes, p.filters, s.m + pos * kp, positions * kp, 1,
-                             ut + pos * p.filters * cp, cp, s.v + pos * cp, positions * cp, false);
-      transform_input_gradient<Passes>(p, first, tiles, dx, s);
+      for (std::size_t pos = 0; pos < positions; ++pos) {
+        float* v_pos = s.v + pos * cp;
+        const float* dm_pos = s.m + pos * kp;
+        Gemm::matrix_product(p.in_c, kp / lanes, tiles, v_pos, 1, positions * cp, dm_pos, positions * kp,
+                             du + pos * p.in_c * kp, kp, true);
+        if (dx)  // v_pos is spent: it takes dv_pos
+          Gemm::matrix_product(tiles, cp / lanes, p.filters, dm_pos, positions * kp, 1, ut + pos * p.filters * cp, cp,
+                               v_pos, positions * cp, false);
+      }
+      if (dx) transform_input_gradient<Passes>(p, first, tiles, dx, s);
     }
   }
 

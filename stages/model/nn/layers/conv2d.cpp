@@ -58,8 +58,8 @@ LayerSpec conv2d_spec() {
       pipeline::string_param("padding", "valid", "'same' keeps ceil(in / stride) (TensorFlow's rule)")
           .one_of({"valid", "same"}),
       pipeline::string_param("algorithm", "auto",
-                             "auto: Winograd F(2x2,5x5) for 5x5/1 with 8+ input channels, direct for up to 48 "
-                             "filters, else im2col + GEMM")
+                             "auto: Winograd (F(4x4,5x5) or F(2x2,5x5)) for 5x5/1 with 8+ input channels, "
+                             "direct for up to 48 filters, else im2col + GEMM")
           .one_of({"auto", "im2col", "winograd"}),
   };
   spec.create = [](const Shape& input, const pipeline::Params& p) {
