@@ -6,7 +6,7 @@
 // Included only by kernels_arch.cpp, once per instruction set.
 //
 // Points 0, 1, -1, 1/2, -1/2, 2, -2, ∞. Bᵀ's rows are scaled to small integers (and 21/4, exact in float); the
-// scales sit in G (WinogradF4x4), applied once per kernel:
+// scales sit in G (Winograd5x5), applied once per kernel:
 //   Bᵀ = [1 0 -21/4 0 21/4 0 -1 0; 0 -4 -4 17 17 -4 -4 0; 0 4 -4 -17 17 4 -4 0; 0 4 8 -5 -10 1 2 0;
 //         0 -4 8 5 -10 -1 2 0; 0 2 1 -10 -5 8 4 0; 0 -2 1 10 -5 -8 4 0; 0 -1 0 21/4 0 -21/4 0 1]
 //   Aᵀ = [1 1 1 1 1 1 1 0; 0 1 -1 1/2 -1/2 2 -2 0; 0 1 1 1/4 1/4 4 4 0; 0 1 -1 1/8 -1/8 8 -8 1]
