@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Rounding error of the Winograd kernel gradient in float32, for several sets of interpolation points and for
-output tiles of 2x2 (F(2x2, 5x5), what training uses) and 4x4 (F(4x4, 5x5), what the forward pass and dL/dx use).
+output tiles of 2x2 (F(2x2, 5x5)) and 4x4 (F(4x4, 5x5), what LeNet's conv2 uses in all three passes since session
+21).
 
 Builds the transforms for each point set exactly (sympy), runs the kernel-gradient computation of LeNet's conv2
 (20 -> 50 channels, a batch of 128 images: 6272 tiles of 2x2 outputs or 2048 of 4x4) once in float32 and once in

@@ -37,11 +37,22 @@ simd::WinogradPlan checked_plan(const ConvGeometry& g, const simd::Kernels& kern
   return winograd_plan(g, kernels, tile);
 }
 
+// Calls `use` with the G of `tile`'s points: the transform templates take G's size at compile time.
+template <class Use>
+void with_g(std::size_t tile, Use use) {
+  if (tile == 4)
+    use(kG4);
+  else
+    use(kG2);
+}
+
 }  // namespace
 
 Winograd5x5::Winograd5x5(const ConvGeometry& g, const simd::Kernels& kernels, std::size_t tile)
     : plan_(checked_plan(g, kernels, tile)),
       kernels_(&kernels),
+      forward_pass_(tile == 4 ? kernels.winograd4_forward : kernels.winograd_forward),
+      backward_pass_(tile == 4 ? kernels.winograd4_backward : kernels.winograd_backward),
       u_(positions() * g.in_c * plan_.k_pad, 0.0f),
       ut_(positions() * g.filters * plan_.c_pad, 0.0f) {}
 
@@ -52,28 +63,22 @@ bool Winograd5x5::tile4_saves_products(const ConvGeometry& g) {
 void Winograd5x5::set_kernel(const float* kernel) {
   const std::size_t c_n = plan_.in_c, k_n = plan_.filters, kp = plan_.k_pad;
   std::fill(u_.begin(), u_.end(), 0.0f);
-  if (plan_.tile == 4)  // U = G g Gᵀ
-    transform_kernel(kG4, kernel, c_n, k_n, kp, u_.data());
-  else
-    transform_kernel(kG2, kernel, c_n, k_n, kp, u_.data());
+  with_g(plan_.tile, [&](const auto& G) { transform_kernel(G, kernel, c_n, k_n, kp, u_.data()); });  // U = G g Gᵀ
   transpose_positions(u_.data(), positions(), c_n, k_n, kp, plan_.c_pad, ut_.data());
 }
 
 void Winograd5x5::kernel_gradient(const float* du, float* dkernel) const {
-  if (plan_.tile == 4)
-    kernel_gradient_from_transformed(kG4, du, plan_.in_c, plan_.filters, plan_.k_pad, dkernel);
-  else
-    kernel_gradient_from_transformed(kG2, du, plan_.in_c, plan_.filters, plan_.k_pad, dkernel);
+  with_g(plan_.tile, [&](const auto& G) {
+    kernel_gradient_from_transformed(G, du, plan_.in_c, plan_.filters, plan_.k_pad, dkernel);
+  });
 }
 
 void Winograd5x5::forward(const float* x, std::size_t samples, const float* bias, float* y) const {
-  const auto pass = plan_.tile == 4 ? kernels_->winograd4_forward : kernels_->winograd_forward;
-  pass(plan_, x, samples, u_.data(), bias, y, thread_scratch(plan_, scratch_));
+  forward_pass_(plan_, x, samples, u_.data(), bias, y, thread_scratch(plan_, scratch_));
 }
 
 void Winograd5x5::backward(const float* x, const float* dy, std::size_t samples, float* du, float* dx) const {
-  const auto pass = plan_.tile == 4 ? kernels_->winograd4_backward : kernels_->winograd_backward;
-  pass(plan_, x, dy, samples, ut_.data(), du, dx, thread_scratch(plan_, scratch_));
+  backward_pass_(plan_, x, dy, samples, ut_.data(), du, dx, thread_scratch(plan_, scratch_));
 }
 
 }  // namespace nn

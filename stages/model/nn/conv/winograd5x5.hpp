@@ -2,7 +2,7 @@
 // Stride-1 5x5 convolution by Winograd's minimal filtering (Lavin & Gray, "Fast Algorithms for Convolutional Neural
 // Networks", 2016), in output tiles of 2x2 or 4x4: F(2x2, 5x5) costs 36 multiplies per tile and (input, output)
 // channel pair, F(4x4, 5x5) 64, against the direct form's 100 per output pixel. 4x4 tiles round a little more
-// (winograd4_passes.hpp); they are worth it where they save products (saves_products). Gradients use the transposed
+// (winograd4_passes.hpp); they are worth it where they save products (tile4_saves_products). Gradients use the transposed
 // transforms. Slices of a batch share only the transformed kernel, so they run in parallel.
 #include <cstddef>
 #include <string>
@@ -42,6 +42,8 @@ class Winograd5x5 {
 
   simd::WinogradPlan plan_;
   const simd::Kernels* kernels_;
+  decltype(simd::Kernels::winograd_forward) forward_pass_;  // the kernel build's passes for the tile size
+  decltype(simd::Kernels::winograd_backward) backward_pass_;
   AlignedFloats u_, ut_;  // G g Gᵀ as (positions, in_c, k_pad) and as (positions, filters, c_pad)
   // Per thread: the passes' working memory, about 0.3-0.5 MB for LeNet's conv2, reused from call to call.
   mutable WinogradMemory scratch_;

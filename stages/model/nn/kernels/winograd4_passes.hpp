@@ -1,8 +1,8 @@
 #pragma once
 // Winograd F(4x4, 5x5) on xsimd, forward and backward: 64 products per 4x4 output tile against F(2x2)'s 36 per
 // 2x2, so LeNet's conv2 (14x14 outputs: 16 tiles of 4x4 against 49 of 2x2) multiplies 1.7x less. It rounds a little
-// more (y's error 1.5e-6 against 6.4e-7, bench/reference/winograd_tile_size.py; the kernel gradient's 2.1e-5 of
-// its largest entry against 1.3e-5, bench/reference/winograd_rounding.py).
+// more (y's error 1.5e-6 against 6.4e-7, bench/reference/winograd_tile_size.py; the kernel gradient's 2.8e-6 of
+// its largest entry against 1.7e-6, KernelGradientRoundsLittle in tests/stages/winograd_test.cpp).
 // Included only by kernels_arch.cpp, once per instruction set.
 //
 // Points 0, 1, -1, 1/2, -1/2, 2, -2, ∞. Bᵀ's rows are scaled to small integers (and 21/4, exact in float); the
