@@ -113,20 +113,37 @@ class NarrowGemm {
     for (int r = 0; r < R; ++r)
       for (int j = 0; j < J; ++j)
         acc[r][j] = c.bias && !c.accumulate ? Vector::load_unaligned(c.bias + kLanes * j) : Vector(0.0f);
+    // One loop over the depth, the window's next row a jump of A's pointer: across a loop nest GCC keeps the
+    // accumulators in memory, reloading and storing them all at every outer step.
+    const std::size_t depth = lhs.outer_count * lhs.inner_count;
+    const std::ptrdiff_t next_outer = static_cast<std::ptrdiff_t>(lhs.outer_stride) -
+                                      static_cast<std::ptrdiff_t>(lhs.inner_count * lhs.inner_stride);
+    const float* column = a;
     const float* row = b;
-    for (std::size_t o = 0; o < lhs.outer_count; ++o)
-      for (std::size_t i = 0; i < lhs.inner_count; ++i, row += bls) {
-        const float* column = a + o * lhs.outer_stride + i * lhs.inner_stride;
-        Vector coefficient[R];
-        for (int r = 0; r < R; ++r) coefficient[r] = Vector(column[r * lhs.row_stride]);
-        for (int j = 0; j < J; ++j) {
-          const Vector bj = Vector::load_unaligned(row + kLanes * j);
-          for (int r = 0; r < R; ++r) acc[r][j] = multiply_add(coefficient[r], bj, acc[r][j]);
-        }
+    for (std::size_t l = 0, i = 0; l < depth; ++l, row += bls) {
+      Vector coefficient[R];
+      for (int r = 0; r < R; ++r) coefficient[r] = Vector(column[r * lhs.row_stride]);
+      for (int j = 0; j < J; ++j) {
+        const Vector bj = Vector::load_unaligned(row + kLanes * j);
+        for (int r = 0; r < R; ++r) acc[r][j] = multiply_add(coefficient[r], bj, acc[r][j]);
       }
+      column += lhs.inner_stride;
+      if (++i == lhs.inner_count) {
+        i = 0;
+        column += next_outer;
+      }
+    }
     // Accumulating, the product is summed on its own and added to C once: a running total that took every term
     // would round each one against its growing value (the Winograd kernel gradient, summed over all of a task's
     // tiles in C, rounded 3x worse than the product's own sum).
+    if (c.columns >= kLanes * J) {  // whole registers, stored straight from them: a short product's stores cost
+      for (int r = 0; r < R; ++r)   // as much as its multiply-adds when they go through a spill and a check each
+        for (int j = 0; j < J; ++j) {
+          float* to = out + r * c.row_stride + kLanes * j;
+          (c.accumulate ? Vector::load_unaligned(to) + acc[r][j] : acc[r][j]).store_unaligned(to);
+        }
+      return;
+    }
     for (int r = 0; r < R; ++r)
       for (int j = 0; j < J; ++j) {
         float* to = out + r * c.row_stride + kLanes * j;
