@@ -38,14 +38,15 @@ void direct_conv1_row(benchmark::State& state, const Kernels* k) {
       benchmark::Counter(2.0 * 28 * 25 * 20, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
-// conv2 Winograd forward, one position of one 24-tile block: (24 × 20) · (20 × 50 padded).
+// conv2 Winograd forward, one position of one 24-tile block: (24 × 20) · (20 × 50 padded), its rows contiguous as
+// the passes lay them out (position-major).
 void winograd_conv2_product(benchmark::State& state, const Kernels* k) {
   const std::size_t c_pad = nn::simd::round_up(20, k->lanes), k_pad = nn::simd::round_up(50, k->lanes);
-  const auto v = random_floats(24 * 36 * c_pad), u = random_floats(20 * k_pad);
-  nn::AlignedFloats m(24 * 36 * k_pad);
+  const auto v = random_floats(24 * c_pad), u = random_floats(20 * k_pad);
+  nn::AlignedFloats m(24 * k_pad);
   for (auto _ : state) {
-    k->narrow_gemm(24, k_pad / k->lanes, {v.data(), 36 * c_pad, 1, 0, 20, 1}, u.data(), k_pad,
-                   {m.data(), 36 * k_pad, k_pad, false, nullptr});
+    k->narrow_gemm(24, k_pad / k->lanes, {v.data(), c_pad, 1, 0, 20, 1}, u.data(), k_pad,
+                   {m.data(), k_pad, k_pad, false, nullptr});
     benchmark::DoNotOptimize(m.data());
   }
   state.counters["useful GFLOP/s"] =

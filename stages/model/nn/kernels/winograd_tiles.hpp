@@ -42,8 +42,8 @@ struct WinogradTiles {
       const std::size_t tiles = total - first < kWinogradBlock ? total - first : kWinogradBlock;
       transform_input<Passes>(p, x, first, tiles, s);
       for (std::size_t pos = 0; pos < positions; ++pos)
-        Gemm::matrix_product(tiles, kp / lanes, p.in_c, s.v + pos * cp, positions * cp, 1, u + pos * p.in_c * kp, kp,
-                             s.m + pos * kp, positions * kp, false);
+        Gemm::matrix_product(tiles, kp / lanes, p.in_c, s.v + pos * kWinogradBlock * cp, cp, 1, u + pos * p.in_c * kp,
+                             kp, s.m + pos * kWinogradBlock * kp, kp, false);
       transform_output<Passes>(p, first, tiles, bias, y, s);
     }
   }
@@ -74,14 +74,16 @@ struct WinogradTiles {
     }
   }
 
-  // s.v (block tiles, kIn², c_pad) = Bᵀ d B of each zero-padded input tile (Passes::apply_bt: kIn rows to kIn).
+  // s.v (kIn², kWinogradBlock tiles, c_pad) = Bᵀ d B of each zero-padded input tile (Passes::apply_bt: kIn rows to
+  // kIn): position-major, so that each position's products read and write their rows contiguously (tile-major,
+  // F(4x4)'s rows on AVX-512 lay 8 KB apart, all in one set of the L1 cache).
   // Neighbouring tiles of a tile row overlap by 4 columns, so the block goes by runs of tiles along a row: their
   // strip of kIn input rows is gathered once and transformed down each of its columns once (for a row of 7 2x2
   // tiles 18 column transforms, not 42), then along each tile's rows.
   template <class Passes>
   static void transform_input(const WinogradPlan& p, const float* x, std::size_t first_tile, std::size_t tiles,
                               const WinogradScratch& s) {
-    const std::size_t cp = p.c_pad, row = kIn * cp;
+    const std::size_t cp = p.c_pad, column = kWinogradBlock * cp, row = kIn * column;
     std::memset(s.tile, 0, winograd_strip_floats(p) * sizeof(float));  // channel padding stays zero
     for (std::size_t t = 0; t < tiles;) {
       const Position at = locate(p, first_tile + t);
@@ -90,23 +92,25 @@ struct WinogradTiles {
       for (std::size_t w = 0; w < width; ++w)
         Passes::apply_bt(s.tile + w * cp, width * cp, s.tmp + w * cp, width * cp, cp);
       for (std::size_t i = 0; i < run; ++i) {
-        float* out = s.v + (t + i) * kIn * kIn * cp;
+        float* out = s.v + (t + i) * cp;
         for (std::size_t a = 0; a < kIn; ++a)
-          Passes::apply_bt(s.tmp + (a * width + kOut * i) * cp, cp, out + a * row, cp, cp);
+          Passes::apply_bt(s.tmp + (a * width + kOut * i) * cp, cp, out + a * row, column, cp);
       }
       t += run;
     }
   }
 
-  // s.m (block tiles, kIn², k_pad) → y: Aᵀ m A + bias, cropped to the output (Passes::apply_at: kIn rows to kOut).
+  // s.m (kIn², kWinogradBlock tiles, k_pad) → y: Aᵀ m A + bias, cropped to the output (Passes::apply_at: kIn rows
+  // to kOut).
   template <class Passes>
   static void transform_output(const WinogradPlan& p, std::size_t first_tile, std::size_t tiles, const float* bias,
                                float* y, const WinogradScratch& s) {
-    const std::size_t kp = p.k_pad, row = kIn * kp;
+    const std::size_t kp = p.k_pad, column = kWinogradBlock * kp, row = kIn * kp;
     float* quad = s.tile;
     for (std::size_t t = 0; t < tiles; ++t) {
-      const float* in = s.m + t * kIn * kIn * kp;
-      for (std::size_t b = 0; b < kIn; ++b) Passes::apply_at(in + b * kp, row, s.tmp + b * kp, row, kp);
+      const float* in = s.m + t * kp;
+      for (std::size_t b = 0; b < kIn; ++b)
+        Passes::apply_at(in + b * column, kIn * column, s.tmp + b * kp, row, kp);
       for (std::size_t i = 0; i < kOut; ++i) Passes::apply_at(s.tmp + i * row, kp, quad + kOut * i * kp, kp, kp);
       write_output(p, locate(p, first_tile + t), quad, bias, y);
     }
@@ -126,24 +130,23 @@ struct WinogradTiles {
       transform_input<Passes>(p, x, first, tiles, s);
       transform_output_gradient<Passes>(p, dy, first, tiles, s);
       for (std::size_t pos = 0; pos < positions; ++pos) {
-        float* v_pos = s.v + pos * cp;
-        const float* dm_pos = s.m + pos * kp;
-        Gemm::matrix_product(p.in_c, kp / lanes, tiles, v_pos, 1, positions * cp, dm_pos, positions * kp,
-                             du + pos * p.in_c * kp, kp, true);
+        float* v_pos = s.v + pos * kWinogradBlock * cp;
+        const float* dm_pos = s.m + pos * kWinogradBlock * kp;
+        Gemm::matrix_product(p.in_c, kp / lanes, tiles, v_pos, 1, cp, dm_pos, kp, du + pos * p.in_c * kp, kp, true);
         if (dx)  // v_pos is spent: it takes dv_pos
-          Gemm::matrix_product(tiles, cp / lanes, p.filters, dm_pos, positions * kp, 1, ut + pos * p.filters * cp, cp,
-                               v_pos, positions * cp, false);
+          Gemm::matrix_product(tiles, cp / lanes, p.filters, dm_pos, kp, 1, ut + pos * p.filters * cp, cp, v_pos, cp,
+                               false);
       }
       if (dx) transform_input_gradient<Passes>(p, first, tiles, dx, s);
     }
   }
 
-  // s.m (block tiles, kIn², k_pad) = A dy Aᵀ of each kOut-square output-gradient tile, zero beyond the output's edge
-  // (Passes::apply_a: kOut rows to kIn).
+  // s.m (kIn², kWinogradBlock tiles, k_pad) = A dy Aᵀ of each kOut-square output-gradient tile, zero beyond the
+  // output's edge (Passes::apply_a: kOut rows to kIn).
   template <class Passes>
   static void transform_output_gradient(const WinogradPlan& p, const float* dy, std::size_t first_tile,
                                         std::size_t tiles, const WinogradScratch& s) {
-    const std::size_t k_n = p.filters, kp = p.k_pad, row = kIn * kp;
+    const std::size_t k_n = p.filters, kp = p.k_pad, column = kWinogradBlock * kp, row = kIn * column;
     float* quad = s.tile;
     std::memset(quad, 0, kOut * kOut * kp * sizeof(float));  // the padding columns stay zero
     for (std::size_t t = 0; t < tiles; ++t) {
@@ -161,21 +164,22 @@ struct WinogradTiles {
       // tmp (kIn, kOut): each column expanded from kOut to kIn rows; then each row's columns to kIn positions.
       for (std::size_t j = 0; j < kOut; ++j)
         Passes::apply_a(quad + j * kp, kOut * kp, s.tmp + j * kp, kOut * kp, kp);
-      float* out = s.m + t * kIn * kIn * kp;
-      for (std::size_t a = 0; a < kIn; ++a) Passes::apply_a(s.tmp + kOut * a * kp, kp, out + a * row, kp, kp);
+      float* out = s.m + t * kp;
+      for (std::size_t a = 0; a < kIn; ++a) Passes::apply_a(s.tmp + kOut * a * kp, kp, out + a * row, column, kp);
     }
   }
 
-  // s.v holds dv (block tiles, kIn², c_pad) → dx += B dv Bᵀ of each tile (Passes::apply_b: kIn rows to kIn),
-  // padding dropped. Overlapping tiles add up.
+  // s.v holds dv (kIn², kWinogradBlock tiles, c_pad) → dx += B dv Bᵀ of each tile (Passes::apply_b: kIn rows to
+  // kIn), padding dropped. Overlapping tiles add up.
   template <class Passes>
   static void transform_input_gradient(const WinogradPlan& p, std::size_t first_tile, std::size_t tiles, float* dx,
                                        const WinogradScratch& s) {
-    const std::size_t c_n = p.in_c, cp = p.c_pad, row = kIn * cp;
+    const std::size_t c_n = p.in_c, cp = p.c_pad, column = kWinogradBlock * cp, row = kIn * cp;
     for (std::size_t t = 0; t < tiles; ++t) {
       const Position at = locate(p, first_tile + t);
-      const float* in = s.v + t * kIn * kIn * cp;
-      for (std::size_t b = 0; b < kIn; ++b) Passes::apply_b(in + b * cp, row, s.tmp + b * cp, row, cp);
+      const float* in = s.v + t * cp;
+      for (std::size_t b = 0; b < kIn; ++b)
+        Passes::apply_b(in + b * column, kIn * column, s.tmp + b * cp, row, cp);
       for (std::size_t a = 0; a < kIn; ++a) Passes::apply_b(s.tmp + a * row, cp, s.tile + a * row, cp, cp);
       float* image = dx + at.sample * p.in_h * p.in_w * c_n;
       for (std::size_t a = 0; a < kIn; ++a) {
