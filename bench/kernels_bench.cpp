@@ -114,6 +114,22 @@ void winograd_conv2_backward_slice(benchmark::State& state, const Kernels* k) {
   }
 }
 
+// The narrow GEMM's cost per block beyond its multiply-adds: 24 rows × 64 columns at depth `range(0)`. conv2's
+// Winograd products reduce over 20 input channels or 50 filters; a deep product shows the kernel's own peak.
+void narrow_gemm_depth(benchmark::State& state, const Kernels* k) {
+  const std::size_t depth = static_cast<std::size_t>(state.range(0)), columns = 64;
+  const auto a = random_floats(24 * depth), b = random_floats(depth * columns);
+  nn::AlignedFloats c(24 * columns);
+  for (auto _ : state) {
+    k->narrow_gemm(24, columns / k->lanes, {a.data(), depth, 1, 0, depth, 1}, b.data(), columns,
+                   {c.data(), columns, columns, false, nullptr});
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 24 * static_cast<double>(depth * columns),
+                                                 benchmark::Counter::kIsIterationInvariantRate,
+                                                 benchmark::Counter::kIs1000);
+}
+
 void pool1_image(benchmark::State& state, const Kernels* k) {
   const auto x = random_floats(28 * 28 * 20);
   nn::AlignedFloats y(14 * 14 * 20), winner(y.size()), dx(x.size());
@@ -135,6 +151,11 @@ const bool registered = [] {
         ->ArgName("tile")
         ->Arg(2)
         ->Arg(4);
+    benchmark::RegisterBenchmark(("narrow_gemm_depth/" + name).c_str(), narrow_gemm_depth, k)
+        ->ArgName("depth")
+        ->Arg(20)
+        ->Arg(50)
+        ->Arg(1000);
     benchmark::RegisterBenchmark(("pool1_image/" + name).c_str(), pool1_image, k);
   }
   return true;
