@@ -136,8 +136,10 @@ class NarrowGemm {
     // Accumulating, the product is summed on its own and added to C once: a running total that took every term
     // would round each one against its growing value (the Winograd kernel gradient, summed over all of a task's
     // tiles in C, rounded 3x worse than the product's own sum).
-    if (c.columns >= kLanes * J) {  // whole registers, stored straight from them: a short product's stores cost
-      for (int r = 0; r < R; ++r)   // as much as its multiply-adds when they go through a spill and a check each
+    // Every column written: the registers go straight to C. Through a spill and a per-register check, a short
+    // product's stores cost as much as its multiply-adds.
+    if (c.columns >= kLanes * J) {
+      for (int r = 0; r < R; ++r)
         for (int j = 0; j < J; ++j) {
           float* to = out + r * c.row_stride + kLanes * j;
           (c.accumulate ? Vector::load_unaligned(to) + acc[r][j] : acc[r][j]).store_unaligned(to);

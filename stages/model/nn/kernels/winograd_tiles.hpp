@@ -83,7 +83,7 @@ struct WinogradTiles {
   template <class Passes>
   static void transform_input(const WinogradPlan& p, const float* x, std::size_t first_tile, std::size_t tiles,
                               const WinogradScratch& s) {
-    const std::size_t cp = p.c_pad, column = kWinogradBlock * cp, row = kIn * column;
+    const std::size_t cp = p.c_pad, position_stride = kWinogradBlock * cp, row = kIn * position_stride;
     std::memset(s.tile, 0, winograd_strip_floats(p) * sizeof(float));  // channel padding stays zero
     for (std::size_t t = 0; t < tiles;) {
       const Position at = locate(p, first_tile + t);
@@ -94,7 +94,7 @@ struct WinogradTiles {
       for (std::size_t i = 0; i < run; ++i) {
         float* out = s.v + (t + i) * cp;
         for (std::size_t a = 0; a < kIn; ++a)
-          Passes::apply_bt(s.tmp + (a * width + kOut * i) * cp, cp, out + a * row, column, cp);
+          Passes::apply_bt(s.tmp + (a * width + kOut * i) * cp, cp, out + a * row, position_stride, cp);
       }
       t += run;
     }
@@ -105,12 +105,12 @@ struct WinogradTiles {
   template <class Passes>
   static void transform_output(const WinogradPlan& p, std::size_t first_tile, std::size_t tiles, const float* bias,
                                float* y, const WinogradScratch& s) {
-    const std::size_t kp = p.k_pad, column = kWinogradBlock * kp, row = kIn * kp;
+    const std::size_t kp = p.k_pad, position_stride = kWinogradBlock * kp, row = kIn * kp;
     float* quad = s.tile;
     for (std::size_t t = 0; t < tiles; ++t) {
       const float* in = s.m + t * kp;
       for (std::size_t b = 0; b < kIn; ++b)
-        Passes::apply_at(in + b * column, kIn * column, s.tmp + b * kp, row, kp);
+        Passes::apply_at(in + b * position_stride, kIn * position_stride, s.tmp + b * kp, row, kp);
       for (std::size_t i = 0; i < kOut; ++i) Passes::apply_at(s.tmp + i * row, kp, quad + kOut * i * kp, kp, kp);
       write_output(p, locate(p, first_tile + t), quad, bias, y);
     }
@@ -146,7 +146,8 @@ struct WinogradTiles {
   template <class Passes>
   static void transform_output_gradient(const WinogradPlan& p, const float* dy, std::size_t first_tile,
                                         std::size_t tiles, const WinogradScratch& s) {
-    const std::size_t k_n = p.filters, kp = p.k_pad, column = kWinogradBlock * kp, row = kIn * column;
+    const std::size_t k_n = p.filters, kp = p.k_pad, position_stride = kWinogradBlock * kp;
+    const std::size_t row = kIn * position_stride;
     float* quad = s.tile;
     std::memset(quad, 0, kOut * kOut * kp * sizeof(float));  // the padding columns stay zero
     for (std::size_t t = 0; t < tiles; ++t) {
@@ -165,7 +166,8 @@ struct WinogradTiles {
       for (std::size_t j = 0; j < kOut; ++j)
         Passes::apply_a(quad + j * kp, kOut * kp, s.tmp + j * kp, kOut * kp, kp);
       float* out = s.m + t * kp;
-      for (std::size_t a = 0; a < kIn; ++a) Passes::apply_a(s.tmp + kOut * a * kp, kp, out + a * row, column, kp);
+      for (std::size_t a = 0; a < kIn; ++a)
+        Passes::apply_a(s.tmp + kOut * a * kp, kp, out + a * row, position_stride, kp);
     }
   }
 
@@ -174,12 +176,12 @@ struct WinogradTiles {
   template <class Passes>
   static void transform_input_gradient(const WinogradPlan& p, std::size_t first_tile, std::size_t tiles, float* dx,
                                        const WinogradScratch& s) {
-    const std::size_t c_n = p.in_c, cp = p.c_pad, column = kWinogradBlock * cp, row = kIn * cp;
+    const std::size_t c_n = p.in_c, cp = p.c_pad, position_stride = kWinogradBlock * cp, row = kIn * cp;
     for (std::size_t t = 0; t < tiles; ++t) {
       const Position at = locate(p, first_tile + t);
       const float* in = s.v + t * cp;
       for (std::size_t b = 0; b < kIn; ++b)
-        Passes::apply_b(in + b * column, kIn * column, s.tmp + b * cp, row, cp);
+        Passes::apply_b(in + b * position_stride, kIn * position_stride, s.tmp + b * cp, row, cp);
       for (std::size_t a = 0; a < kIn; ++a) Passes::apply_b(s.tmp + a * row, cp, s.tile + a * row, cp, cp);
       float* image = dx + at.sample * p.in_h * p.in_w * c_n;
       for (std::size_t a = 0; a < kIn; ++a) {
