@@ -50,6 +50,8 @@ def main():
     args = p.parse_args()
     if len(args.binaries) < 2:
         p.error("give the baseline and at least one build to compare with it")
+    if args.rounds < 1 or args.threads < 1:
+        p.error("--rounds and --threads must be at least 1")
     one_round = train_round if args.kind == "train" else kernels_round
     rounds = []
     for r in range(args.rounds):

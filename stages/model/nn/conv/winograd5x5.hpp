@@ -2,8 +2,8 @@
 // Stride-1 5x5 convolution by Winograd's minimal filtering (Lavin & Gray, "Fast Algorithms for Convolutional Neural
 // Networks", 2016), in output tiles of 2x2 or 4x4: F(2x2, 5x5) costs 36 multiplies per tile and (input, output)
 // channel pair, F(4x4, 5x5) 64, against the direct form's 100 per output pixel. 4x4 tiles round a little more
-// (winograd4_passes.hpp); they are worth it where they save products (tile4_saves_products). Gradients use the transposed
-// transforms. Slices of a batch share only the transformed kernel, so they run in parallel.
+// (winograd4_passes.hpp); they are worth it where they save products (tile4_saves_products). Gradients use the
+// transposed transforms. Slices of a batch share only the transformed kernel, so they run in parallel.
 #include <cstddef>
 #include <string>
 

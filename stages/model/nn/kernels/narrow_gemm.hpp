@@ -135,9 +135,9 @@ class NarrowGemm {
     }
     // Accumulating, the product is summed on its own and added to C once: a running total that took every term
     // would round each one against its growing value (the Winograd kernel gradient, summed over all of a task's
-    // tiles in C, rounded 3x worse than the product's own sum).
-    // Every column written: the registers go straight to C. Through a spill and a per-register check, a short
-    // product's stores cost as much as its multiply-adds.
+    // tiles in C, rounded 3x worse than the product's own sum). With every column written, the registers go
+    // straight to C: through a spill and a per-register check, a short product's stores cost as much as its
+    // multiply-adds.
     if (c.columns >= kLanes * J) {
       for (int r = 0; r < R; ++r)
         for (int j = 0; j < J; ++j) {
