@@ -57,6 +57,29 @@ TEST(SimdKernels, MaxPoolOfEveryBuildMatchesAPlainLoop) {
     }
 }
 
+// Bias gradients and the tasks' partial sums: every build's registers give the bits of a plain loop adding row
+// after row from zero, for widths below one register, between registers and over the 8 registers of one pass.
+TEST(SimdKernels, OrderedSumsOfEveryBuildMatchAPlainLoop) {
+  std::mt19937_64 rng(21);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (const Kernels* k : nn::simd::runnable_kernels())
+    for (const std::size_t columns : {1, 3, 20, 50, 64, 500})
+      for (const std::size_t rows : {1, 2, 7, 300}) {
+        SCOPED_TRACE(std::string(k->name) + " " + std::to_string(rows) + " x " + std::to_string(columns));
+        std::vector<float> m(rows * columns), want(columns, 0.0f), got(columns, -1.0f);
+        for (auto& v : m) v = u(rng);
+        for (std::size_t r = 0; r < rows; ++r)
+          for (std::size_t c = 0; c < columns; ++c) want[c] += m[r * columns + c];
+        k->column_sums(m.data(), rows, columns, got.data());
+        EXPECT_EQ(got, want);
+        std::vector<const float*> parts;
+        for (std::size_t r = 0; r < rows; ++r) parts.push_back(m.data() + r * columns);
+        std::fill(got.begin(), got.end(), -1.0f);
+        k->sum_parts(parts.data(), rows, columns, got.data());
+        EXPECT_EQ(got, want);
+      }
+}
+
 const Kernels* build_named(const std::string& name) {
   for (const Kernels* k : nn::simd::runnable_kernels())
     if (name == k->name) return k;

@@ -1,7 +1,8 @@
 #include "model/nn/conv/task_gradients.hpp"
 
-#include <xtensor/xreducer.hpp>
+#include <vector>
 
+#include "model/nn/kernels/simd_kernels.hpp"
 #include "model/nn/parallel.hpp"
 
 namespace nn {
@@ -22,18 +23,19 @@ void TaskGradients::prepare(std::size_t batch, std::size_t kernel_values, std::s
 
 void TaskGradients::reduce(float* kernel_sum, float* bias_sum) const {
   constexpr std::size_t kValuesPerTask = 4096;
+  const simd::Kernels& kernels = simd::kernels();
+  std::vector<const float*> parts(tasks_);
   for_each_slice(kernel_values_, kValuesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
-    auto sum = flat(kernel_sum + first, last - first);
-    sum.fill(0.0f);
-    for (std::size_t t = 0; t < tasks_; ++t) xt::noalias(sum) += flat(kernel_[t].data() + first, last - first);
+    std::vector<const float*> slices(tasks_);
+    for (std::size_t t = 0; t < tasks_; ++t) slices[t] = kernel_[t].data() + first;
+    kernels.sum_parts(slices.data(), tasks_, last - first, kernel_sum + first);
   });
-  auto bias = flat(bias_sum, filters_);
-  bias.fill(0.0f);
-  for (std::size_t t = 0; t < tasks_; ++t) xt::noalias(bias) += flat(bias_[t].data(), filters_);
+  for (std::size_t t = 0; t < tasks_; ++t) parts[t] = bias_[t].data();
+  kernels.sum_parts(parts.data(), tasks_, filters_, bias_sum);
 }
 
 void sum_bias_gradient(const float* grad_out, std::size_t rows, std::size_t filters, float* bias_grad) {
-  xt::noalias(flat(bias_grad, filters)) = xt::sum(matrix(grad_out, rows, filters), {0}, xt::evaluation_strategy::immediate);
+  simd::kernels().column_sums(grad_out, rows, filters, bias_grad);
 }
 
 }  // namespace nn

@@ -6,6 +6,7 @@
 
 #include "model/nn/kernels/max_pool_2x2.hpp"
 #include "model/nn/kernels/narrow_gemm.hpp"
+#include "model/nn/kernels/ordered_sums.hpp"
 #include "model/nn/kernels/simd_kernels.hpp"
 #include "model/nn/kernels/winograd4_passes.hpp"
 #include "model/nn/kernels/winograd_passes.hpp"
@@ -36,7 +37,8 @@ const Kernels& PIPELINE_TABLE(PIPELINE_KERNEL_ARCH)() {
                              &NarrowGemm<Arch>::product,          &WinogradPasses<Arch>::forward,
                              &WinogradPasses<Arch>::backward,     &Winograd4x4Passes<Arch>::forward,
                              &Winograd4x4Passes<Arch>::backward,
-                             &MaxPool2x2<Arch>::forward,          &MaxPool2x2<Arch>::backward};
+                             &MaxPool2x2<Arch>::forward,          &MaxPool2x2<Arch>::backward,
+                             &OrderedSums<Arch>::column_sums,     &OrderedSums<Arch>::sum_parts};
   return table;
 }
 
