@@ -134,7 +134,7 @@ void pool1_image(benchmark::State& state, const Kernels* k) {
   const auto x = random_floats(28 * 28 * 20);
   nn::AlignedFloats y(14 * 14 * 20), winner(y.size()), dx(x.size());
   for (auto _ : state) {
-    k->max_pool_2x2_forward(x.data(), 28, 28, 20, y.data(), winner.data());
+    k->max_pool_2x2_forward(x.data(), 28, 28, 20, y.data(), winner.data(), false);
     k->max_pool_2x2_backward(winner.data(), y.data(), 28, 28, 20, dx.data());
     benchmark::DoNotOptimize(dx.data());
   }

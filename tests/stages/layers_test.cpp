@@ -285,6 +285,31 @@ TEST(MaxPool2D, KnownValuesAndGradientRouting) {
   EXPECT_EQ(g_y(0, 1, 1, 0), 15);  // max of 3 10 / 15 6
 }
 
+TEST(MaxPool2D, ForwardThenReLUIsBothLayersInOnePass) {
+  MaxPool2D pool({4, 4, 1}, 2, 2);
+  Tensor x = Tensor::from_shape({1, 4, 4, 1});
+  // Windows' maxima 5, -1, 0 and 7: ReLU keeps the first and last and stops the gradient of the two between.
+  const float values[16] = {5, -2, -1, -3, 1, 2, -4, -1, 0, -6, 7, 3, -5, 0, 2, 1};
+  std::copy(values, values + 16, x.data());
+  Tensor y, dy = Tensor::from_shape({1, 2, 2, 1}), dx;
+  for (std::size_t i = 0; i < 4; ++i) dy.data()[i] = static_cast<float>(i + 1);
+  ASSERT_TRUE(pool.forward_then_relu(x, y, PassContext{true, 0}));
+  EXPECT_EQ(std::vector<float>(y.begin(), y.end()), (std::vector<float>{5, 0, 0, 7}));
+  pool.backward(x, y, dy, dx, true);
+  std::vector<float> want(16, 0.0f);
+  want[0] = 1;   // 5 takes dy[0]; -1 and 0 pass nothing
+  want[10] = 4;  // 7 takes dy[3]
+  EXPECT_EQ(std::vector<float>(dx.begin(), dx.end()), want);
+  // After an inference pass (no winners kept) the backward pass finds them again, ReLU included.
+  Tensor inferred, dx_again;
+  ASSERT_TRUE(pool.forward_then_relu(x, inferred, PassContext{false, 0}));
+  EXPECT_EQ(inferred, y);
+  pool.backward(x, y, dy, dx_again, true);
+  EXPECT_EQ(dx_again, dx);
+  MaxPool2D general({4, 4, 1}, 2, 1);  // not the 2x2/2 kernel: Sequential runs ReLU on its own
+  EXPECT_FALSE(general.forward_then_relu(x, y, PassContext{true, 0}));
+}
+
 TEST(AvgPool2D, KnownValuesAndGradients) {
   AvgPool2D pool({4, 4, 2}, 2, 2);
   Tensor x = Tensor::from_shape({1, 4, 4, 2});

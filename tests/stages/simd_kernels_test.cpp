@@ -19,42 +19,45 @@ struct Image {
   std::size_t h, w, c;
 };
 
-// Values from {0, 1, 2, 3}: most windows have tied maxima, which must go to the first in row-major order.
+// Values from {-2, -1, 0, 1, 2}: most windows have tied maxima, which must go to the first in row-major order, and
+// many have a maximum of zero or below, which ReLU after pooling stops.
 std::vector<float> tied_values(std::size_t n, std::mt19937_64& rng) {
   std::vector<float> v(n);
-  for (auto& x : v) x = static_cast<float>(rng() % 4);
+  for (auto& x : v) x = static_cast<float>(rng() % 5) - 2.0f;
   return v;
 }
 
 TEST(SimdKernels, MaxPoolOfEveryBuildMatchesAPlainLoop) {
   std::mt19937_64 rng(9);
   for (const Kernels* k : nn::simd::runnable_kernels())
-    for (const Image im : {Image{4, 4, 1}, Image{5, 7, 3}, Image{28, 28, 20}, Image{6, 6, 16}, Image{3, 5, 37}}) {
-      SCOPED_TRACE(std::string(k->name) + " " + std::to_string(im.h) + "x" + std::to_string(im.w) + "x" +
-                   std::to_string(im.c));
-      const std::size_t oh_n = im.h / 2, ow_n = im.w / 2, out = oh_n * ow_n * im.c;
-      const std::vector<float> x = tied_values(im.h * im.w * im.c, rng), dy = tied_values(out, rng);
-      std::vector<float> y(out), winner(out), dx(x.size(), 123.0f), want_y(out), want_dx(x.size(), 0.0f);
-      for (std::size_t oh = 0; oh < oh_n; ++oh)
-        for (std::size_t ow = 0; ow < ow_n; ++ow)
-          for (std::size_t ch = 0; ch < im.c; ++ch) {
-            std::size_t best = ((2 * oh) * im.w + 2 * ow) * im.c + ch;
-            for (std::size_t q = 1; q < 4; ++q) {
-              const std::size_t at = ((2 * oh + q / 2) * im.w + 2 * ow + q % 2) * im.c + ch;
-              if (x[at] > x[best]) best = at;
+    for (const Image im : {Image{4, 4, 1}, Image{5, 7, 3}, Image{28, 28, 20}, Image{6, 6, 16}, Image{3, 5, 37}})
+      for (const bool then_relu : {false, true}) {
+        SCOPED_TRACE(std::string(k->name) + " " + std::to_string(im.h) + "x" + std::to_string(im.w) + "x" +
+                     std::to_string(im.c) + (then_relu ? " then ReLU" : ""));
+        const std::size_t oh_n = im.h / 2, ow_n = im.w / 2, out = oh_n * ow_n * im.c;
+        const std::vector<float> x = tied_values(im.h * im.w * im.c, rng), dy = tied_values(out, rng);
+        std::vector<float> y(out), winner(out), dx(x.size(), 123.0f), want_y(out), want_dx(x.size(), 0.0f);
+        for (std::size_t oh = 0; oh < oh_n; ++oh)
+          for (std::size_t ow = 0; ow < ow_n; ++ow)
+            for (std::size_t ch = 0; ch < im.c; ++ch) {
+              std::size_t best = ((2 * oh) * im.w + 2 * ow) * im.c + ch;
+              for (std::size_t q = 1; q < 4; ++q) {
+                const std::size_t at = ((2 * oh + q / 2) * im.w + 2 * ow + q % 2) * im.c + ch;
+                if (x[at] > x[best]) best = at;
+              }
+              const std::size_t o = (oh * ow_n + ow) * im.c + ch;
+              const bool stopped = then_relu && x[best] <= 0.0f;  // ReLU's gradient is zero there
+              want_y[o] = stopped ? 0.0f : x[best];
+              want_dx[best] = stopped ? 0.0f : dy[o];
             }
-            const std::size_t o = (oh * ow_n + ow) * im.c + ch;
-            want_y[o] = x[best];
-            want_dx[best] = dy[o];
-          }
-      k->max_pool_2x2_forward(x.data(), im.h, im.w, im.c, y.data(), winner.data());
-      k->max_pool_2x2_backward(winner.data(), dy.data(), im.h, im.w, im.c, dx.data());
-      EXPECT_EQ(y, want_y);
-      EXPECT_EQ(dx, want_dx) << "the gradient goes to the first maximum; every other value of dx is zero";
-      std::vector<float> inferred(y.size(), -1.0f);
-      k->max_pool_2x2_forward(x.data(), im.h, im.w, im.c, inferred.data(), nullptr);  // inference: no winners
-      EXPECT_EQ(inferred, want_y);
-    }
+        k->max_pool_2x2_forward(x.data(), im.h, im.w, im.c, y.data(), winner.data(), then_relu);
+        k->max_pool_2x2_backward(winner.data(), dy.data(), im.h, im.w, im.c, dx.data());
+        EXPECT_EQ(y, want_y);
+        EXPECT_EQ(dx, want_dx) << "the gradient goes to the first maximum; every other value of dx is zero";
+        std::vector<float> inferred(y.size(), -1.0f);
+        k->max_pool_2x2_forward(x.data(), im.h, im.w, im.c, inferred.data(), nullptr, then_relu);  // no winners
+        EXPECT_EQ(inferred, want_y);
+      }
 }
 
 // Bias gradients and the tasks' partial sums: every build's registers give the bits of a plain loop adding row

@@ -14,6 +14,21 @@ bool pools_before_relu(const Layer& first, const Layer& second) {
   return dynamic_cast<const ReLU*>(&first) != nullptr && dynamic_cast<const MaxPool2D*>(&second) != nullptr;
 }
 
+void pool_then_relu(Layer& pool, const Tensor& x, Tensor& y, const PassContext& context) {
+  auto& max_pool = static_cast<MaxPool2D&>(pool);
+  if (max_pool.forward_then_relu(x, y, context)) return;
+  max_pool.forward(x, y, context);
+  relu_in_place(y);
+}
+
+void pool_then_relu_backward(Layer& pool, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& relu_dx,
+                             Tensor& dx, bool want_dx) {
+  auto& max_pool = static_cast<MaxPool2D&>(pool);
+  if (max_pool.relu_fused()) return max_pool.backward(x, y, dy, dx, want_dx);
+  relu_gradient(y, dy, relu_dx);
+  max_pool.backward(x, y, relu_dx, dx, want_dx);
+}
+
 void relu_in_place(Tensor& t) {
   for_each_slice(t.size(), kValuesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     relu_values(t.data() + first, t.data() + first, last - first);

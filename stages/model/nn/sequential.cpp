@@ -59,8 +59,7 @@ const Tensor& Sequential::run_layers(std::size_t first, std::size_t last, const 
   for (std::size_t i = first; i < last; ++i) {
     const Tensor& input = i == first ? x : outputs[i - 1];
     if (i + 1 < last && swapped_with_next(i)) {  // pooling on ReLU's input, then ReLU on the pooled values
-      layers_[i + 1]->forward(input, outputs[i + 1], context_of(i + 1, context));
-      relu_in_place(outputs[i + 1]);
+      pool_then_relu(*layers_[i + 1], input, outputs[i + 1], context_of(i + 1, context));
       ++i;
       continue;
     }
@@ -139,8 +138,8 @@ void Sequential::backward(const Tensor& grad_logits, const std::function<void(La
   for (std::size_t i = layers_.size(); i-- > 0;) {
     const Tensor& dy = i + 1 == layers_.size() ? grad_logits : gradients_[i + 1];
     if (i > 0 && swapped_with_next(i - 1)) {  // ReLU's gradient on the pooled values, then pooling's
-      relu_gradient(pass_.outputs[i], dy, gradients_[i]);
-      layers_[i]->backward(input_of(i - 1), pass_.outputs[i], gradients_[i], gradients_[i - 1], i - 1 > 0);
+      pool_then_relu_backward(*layers_[i], input_of(i - 1), pass_.outputs[i], dy, gradients_[i], gradients_[i - 1],
+                              i - 1 > 0);
       if (layer_done) {
         layer_done(*layers_[i]);
         layer_done(*layers_[i - 1]);

@@ -87,7 +87,8 @@ class Sequential {
   const Tensor* input_ = nullptr;  // the caller's batch, during a pass
   bool activations_kept_ = false;  // by the last forward pass: every layer's output for the whole batch
   PassBuffers pass_;               // the whole batch's: backward reads its outputs
-  std::vector<Tensor> gradients_;  // [i] dL/d(input of layer i), for i > 0 (a swapped pooling's: after ReLU)
+  // [i] dL/d(input of layer i), for i > 0 (a swapped pooling's: after ReLU, unless the pooling fused the ReLU)
+  std::vector<Tensor> gradients_;
   oneapi::tbb::enumerable_thread_specific<PassBuffers> parts_;  // each thread's, at inference by parts
 };
 

@@ -59,9 +59,11 @@ struct Kernels {
                              const float* ut, float* du, float* dx, const WinogradScratch&);
   // 2x2 windows, stride 2, over one (h, w, c) image; y is (h/2, w/2, c). Ties go to the first maximum in
   // row-major window order; `winner` (one float per output value; null at inference, when nothing reads it)
-  // records the window position (0-3) the backward pass routes the gradient to. Backward writes all of dx (zero
-  // outside the maxima).
-  void (*max_pool_2x2_forward)(const float* x, std::size_t h, std::size_t w, std::size_t c, float* y, float* winner);
+  // records the window position (0-3) the backward pass routes the gradient to. With `then_relu`, y is ReLU of
+  // the maxima and a window whose maximum is not positive routes nothing. Backward writes all of dx (zero outside
+  // the maxima).
+  void (*max_pool_2x2_forward)(const float* x, std::size_t h, std::size_t w, std::size_t c, float* y, float* winner,
+                               bool then_relu);
   void (*max_pool_2x2_backward)(const float* winner, const float* dy, std::size_t h, std::size_t w, std::size_t c,
                                 float* dx);
   // Sums in a fixed order, the same bits as a plain loop: out (columns) = Σ over m's rows (rows × columns, packed),

@@ -19,16 +19,29 @@ std::string MaxPool2D::implementation() const {
 
 // At inference no backward pass reads the winners: none are kept.
 void MaxPool2D::forward(const Tensor& x, Tensor& y, const PassContext& context) {
-  const std::size_t batch = x.shape()[0];
-  ensure_shape(y, batch_shape(batch, output_shape_));
+  ensure_shape(y, batch_shape(x.shape()[0], output_shape_));
   winners_kept_.store(context.training, std::memory_order_relaxed);
+  relu_fused_.store(false, std::memory_order_relaxed);
   if (!kernels_) return forward_general(x, y, context.training);
-  const std::size_t in_size = g_.in_size(), out_size = g_.out_size();
-  if (context.training) winner_.resize(batch * out_size);
+  forward_by_kernels(x, y, context.training, false);
+}
+
+bool MaxPool2D::forward_then_relu(const Tensor& x, Tensor& y, const PassContext& context) {
+  if (!kernels_) return false;
+  ensure_shape(y, batch_shape(x.shape()[0], output_shape_));
+  winners_kept_.store(context.training, std::memory_order_relaxed);
+  relu_fused_.store(true, std::memory_order_relaxed);
+  forward_by_kernels(x, y, context.training, true);
+  return true;
+}
+
+void MaxPool2D::forward_by_kernels(const Tensor& x, Tensor& y, bool training, bool then_relu) {
+  const std::size_t batch = x.shape()[0], in_size = g_.in_size(), out_size = g_.out_size();
+  if (training) winner_.resize(batch * out_size);
   for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     for (std::size_t n = first; n < last; ++n)
       kernels_->max_pool_2x2_forward(x.data() + n * in_size, g_.in_h, g_.in_w, g_.channels, y.data() + n * out_size,
-                                     context.training ? winner_.data() + n * out_size : nullptr);
+                                     training ? winner_.data() + n * out_size : nullptr, then_relu);
   });
 }
 
@@ -62,7 +75,10 @@ void MaxPool2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
   if (!want_dx) return;
   if (!winners_kept_.load(std::memory_order_relaxed)) {
     Tensor pooled_again;
-    forward(x, pooled_again, PassContext{true, 0});
+    if (relu_fused_.load(std::memory_order_relaxed))
+      forward_then_relu(x, pooled_again, PassContext{true, 0});
+    else
+      forward(x, pooled_again, PassContext{true, 0});
   }
   const std::size_t batch = x.shape()[0];
   ensure_shape(dx, batch_shape(batch, input_shape_));

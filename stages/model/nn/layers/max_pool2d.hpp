@@ -19,8 +19,14 @@ class MaxPool2D : public Layer {
   void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) override;
   std::string implementation() const override;
+  // ReLU on the pooled values in the same pass, for a ReLU that Sequential runs after this layer (pool_before_relu):
+  // the winners then carry ReLU's gradient too, so that backward() takes the ReLU's output gradient. False, with
+  // nothing done, where this layer cannot (windows other than 2x2/2).
+  bool forward_then_relu(const Tensor& x, Tensor& y, const PassContext& context);
+  bool relu_fused() const { return relu_fused_.load(std::memory_order_relaxed); }
 
  private:
+  void forward_by_kernels(const Tensor& x, Tensor& y, bool training, bool then_relu);
   void forward_general(const Tensor& x, Tensor& y, bool keep_argmax);
   void backward_general(const Tensor& dy, Tensor& dx);
 
@@ -32,6 +38,7 @@ class MaxPool2D : public Layer {
   // Whether the last forward pass kept them (a training one); a backward pass after an inference one finds them
   // again from x. Atomic: inference passes may run at once (predicts_concurrently).
   std::atomic<bool> winners_kept_{false};
+  std::atomic<bool> relu_fused_{false};  // whether the last forward pass was forward_then_relu()
 };
 
 }  // namespace nn
