@@ -131,8 +131,9 @@ TEST(Sequential, WholeNetworkGradientMatchesFiniteDifferences) {
 }
 
 TEST(Sequential, PoolingBeforeReLUChangesNoBit) {
-  // Sequential runs ReLU + max pooling as pooling + ReLU: the logits and every gradient must be those of the layers
-  // run one by one as configured. Inputs on a coarse grid around 0 give windows with no positive value and ties.
+  // Sequential runs ReLU + max pooling as pooling + ReLU, fused with the convolution before them (conv_relu_pool.hpp):
+  // the logits and every gradient must be those of the layers run one by one as configured. Inputs on a coarse grid
+  // around 0 give windows with no positive value and ties.
   auto net = small_net(kLeNetLayers, {28, 28, 1});
   net->initialize(7);
   ASSERT_TRUE(pools_before_relu(net->layer(1), net->layer(2)));

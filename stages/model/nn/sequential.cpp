@@ -7,6 +7,7 @@
 
 #include <oneapi/tbb/task_arena.h>
 
+#include "model/nn/conv_relu_pool.hpp"
 #include "model/nn/parallel.hpp"
 #include "model/nn/pool_before_relu.hpp"
 #include "pipeline/files.hpp"
@@ -58,6 +59,12 @@ const Tensor& Sequential::run_layers(std::size_t first, std::size_t last, const 
                                      std::vector<Tensor>& outputs, const PassContext& context) {
   for (std::size_t i = first; i < last; ++i) {
     const Tensor& input = i == first ? x : outputs[i - 1];
+    if (i + 2 < last && fused_with_pooling(i) &&
+        conv_relu_pool_forward(*layers_[i], *layers_[i + 2], input, outputs[i], outputs[i + 2],
+                               context_of(i + 2, context))) {
+      i += 2;  // the ReLU and the pooling are done too
+      continue;
+    }
     if (i + 1 < last && swapped_with_next(i)) {  // pooling on ReLU's input, then ReLU on the pooled values
       pool_then_relu(*layers_[i + 1], input, outputs[i + 1], context_of(i + 1, context));
       ++i;
@@ -137,6 +144,14 @@ void Sequential::backward(const Tensor& grad_logits, const std::function<void(La
                            "more than one slice goes by slices or parts); run forward with training true first");
   for (std::size_t i = layers_.size(); i-- > 0;) {
     const Tensor& dy = i + 1 == layers_.size() ? grad_logits : gradients_[i + 1];
+    if (i >= 2 && fused_with_pooling(i - 2) &&
+        conv_relu_pool_backward(*layers_[i - 2], *layers_[i], input_of(i - 2), pass_.outputs[i - 2], dy,
+                                gradients_[i - 1], gradients_[i - 2], i - 2 > 0)) {
+      if (layer_done)
+        for (std::size_t done = i + 1; done-- > i - 2;) layer_done(*layers_[done]);
+      i -= 2;  // the ReLU and the convolution are done too
+      continue;
+    }
     if (i > 0 && swapped_with_next(i - 1)) {  // ReLU's gradient on the pooled values, then pooling's
       pool_then_relu_backward(*layers_[i], input_of(i - 1), pass_.outputs[i], dy, gradients_[i], gradients_[i - 1],
                               i - 1 > 0);
@@ -156,6 +171,10 @@ PassContext Sequential::context_of(std::size_t layer, const PassContext& context
   PassContext layer_context = context;
   layer_context.seed = context.seed ^ (0x9e3779b97f4a7c15ULL * (layer + 1));
   return layer_context;
+}
+
+bool Sequential::fused_with_pooling(std::size_t layer) const {
+  return layer + 2 < layers_.size() && fuses_conv_relu_pool(*layers_[layer], *layers_[layer + 1], *layers_[layer + 2]);
 }
 
 bool Sequential::swapped_with_next(std::size_t layer) const {

@@ -84,6 +84,8 @@ class Sequential {
   static PassContext context_of(std::size_t layer, const PassContext& context);
   // ReLU at `layer` followed by max pooling, run as pooling then ReLU (pool_before_relu.hpp).
   bool swapped_with_next(std::size_t layer) const;
+  // A convolution at `layer` followed by such a pair, run as one pass per task (conv_relu_pool.hpp).
+  bool fused_with_pooling(std::size_t layer) const;
   const Tensor* input_ = nullptr;  // the caller's batch, during a pass
   bool activations_kept_ = false;  // by the last forward pass: every layer's output for the whole batch
   PassBuffers pass_;               // the whole batch's: backward reads its outputs

@@ -3,6 +3,7 @@
 // engine per layer the same way), chosen in one place, make_conv_engine(), which holds the `auto` rule. Every
 // engine splits the batch into fixed slices (kSamplesPerTask) and sums their gradients in slice order, so results
 // are bit-identical on any number of threads.
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -15,6 +16,10 @@ namespace nn {
 // else im2col + SGEMM. Im2col forces the last; Winograd throws where it does not apply. All agree to float rounding.
 enum class ConvAlgorithm { Auto, Im2col, Winograd };
 
+// Work on the samples [first, last) of one task, run by the task's thread while their data is in its cache: the
+// pooling after a convolution, which Sequential fuses with it (conv_relu_pool.hpp). May be empty.
+using SliceHook = std::function<void(std::size_t first, std::size_t last)>;
+
 class ConvEngine {
  public:
   virtual ~ConvEngine() = default;
@@ -23,10 +28,13 @@ class ConvEngine {
   // y (N, out_h, out_w, filters) = x * kernel + bias; kernel (k, k, in_c, filters). Training and inference alike.
   // Calls may run at once, each on its own x and y (Layer::predicts_concurrently): what an engine caches of the
   // kernel it updates under a lock.
-  virtual void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) = 0;
+  // `after_slice` runs on each task's samples once their y is written.
+  virtual void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y,
+                       const SliceHook& after_slice) = 0;
   // Sets kernel_grad and bias_grad; writes dL/dx into *dx (already shaped like x) when dx is not null.
+  // `before_slice` runs on each task's samples before their dy is read, and may write it.
   virtual void backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad, Tensor& bias_grad,
-                        Tensor* dx) = 0;
+                        Tensor* dx, const SliceHook& before_slice) = 0;
   // Floating-point operations one training step performs per image, forward and backward (with dL/dx when
   // input_gradient): the arithmetic the algorithm really does (Winograd: fewer multiplies than the direct form).
   virtual double training_flops(bool input_gradient) const { return direct_training_flops(geometry(), input_gradient); }

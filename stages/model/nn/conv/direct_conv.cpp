@@ -47,7 +47,8 @@ const float* DirectConv::padded_image(const float* image, AlignedFloats& buffer)
 // Output row oh of one image: A(ow, (kh, kw·c)) = padded[(oh·s + kh, ow·s + kw, c)], B = the kernel as
 // (kh·kw·c) × filters, so each kernel row is one run of kw·in_c contiguous floats. The kernel writes y's rows
 // directly, starting from the bias.
-void DirectConv::forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) {
+void DirectConv::forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y,
+                         const SliceHook& after_slice) {
   const std::size_t pixels = g_.out_pixels(), row_floats = padded_w_ * g_.in_c, filters = g_.filters;
   AlignedFloats wide_kernel(g_.patch() * filters_pad_), wide_bias(filters_pad_);
   widen(kernel.data(), g_.patch(), filters, filters_pad_, wide_kernel.data());
@@ -63,16 +64,18 @@ void DirectConv::forward(const Tensor& x, const Tensor& kernel, const Tensor& bi
             {image + oh * g_.stride * row_floats, g_.stride * g_.in_c, g_.kernel, row_floats, g_.kernel * g_.in_c, 1},
             wide_kernel.data(), filters_pad_, {out + oh * g_.out_w * filters, filters, filters, false, wide_bias.data()});
     }
+    if (after_slice) after_slice(first, last);
   });
 }
 
 // Kernel row kh of the gradient: rows (kw·c), summed over all output pixels (oh, ow) of each image.
 void DirectConv::backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad,
-                          Tensor& bias_grad, Tensor* dx) {
+                          Tensor& bias_grad, Tensor* dx, const SliceHook& before_slice) {
   const std::size_t pixels = g_.out_pixels(), row_floats = padded_w_ * g_.in_c, filters = g_.filters;
   const std::size_t kernel_values = g_.patch() * filters_pad_;
   task_gradients_.prepare(x.shape()[0], kernel_values, filters);
   for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t task, std::size_t first, std::size_t last) {
+    if (before_slice) before_slice(first, last);
     float* grad = task_gradients_.kernel(task);
     std::fill(grad, grad + kernel_values, 0.0f);
     Scratch& scratch = scratch_.local();

@@ -16,9 +16,10 @@ class DirectConv : public ConvEngine {
  public:
   DirectConv(const ConvGeometry& geometry, const simd::Kernels& kernels);
   std::string name() const override { return std::string("direct, ") + kernels_.name + " kernels"; }
-  void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) override;
+  void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y,
+               const SliceHook& after_slice) override;
   void backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad, Tensor& bias_grad,
-                Tensor* dx) override;
+                Tensor* dx, const SliceHook& before_slice) override;
   const ConvGeometry& geometry() const override { return g_; }
 
  private:

@@ -65,7 +65,8 @@ void Im2colConv::col2im(const float* cols, std::size_t samples, float* dx) const
   }
 }
 
-void Im2colConv::forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) {
+void Im2colConv::forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y,
+                         const SliceHook& after_slice) {
   const std::size_t in_size = g_.in_size(), out_pixels = g_.out_pixels(), patch = g_.patch(), filters = g_.filters;
   for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     const std::size_t rows = (last - first) * out_pixels;
@@ -74,14 +75,16 @@ void Im2colConv::forward(const Tensor& x, const Tensor& kernel, const Tensor& bi
     auto out = matrix(y.data() + first * out_pixels * filters, rows, filters);
     repeat_rows(bias.data(), filters, rows, out.data());
     xt::blas::gemm(matrix(cols, rows, patch), matrix(kernel.data(), patch, filters), out, false, false, 1.0f, 1.0f);
+    if (after_slice) after_slice(first, last);
   });
 }
 
 void Im2colConv::backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad,
-                          Tensor& bias_grad, Tensor* dx) {
+                          Tensor& bias_grad, Tensor* dx, const SliceHook& before_slice) {
   const std::size_t in_size = g_.in_size(), out_pixels = g_.out_pixels(), patch = g_.patch(), filters = g_.filters;
   task_gradients_.prepare(x.shape()[0], patch * filters, filters);
   for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t task, std::size_t first, std::size_t last) {
+    if (before_slice) before_slice(first, last);
     const std::size_t samples = last - first, rows = samples * out_pixels;
     float* cols = at_least(columns_.local(), rows * patch);
     im2col(x.data() + first * in_size, samples, cols);

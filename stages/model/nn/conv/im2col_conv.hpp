@@ -13,9 +13,10 @@ class Im2colConv : public ConvEngine {
  public:
   explicit Im2colConv(const ConvGeometry& geometry) : g_(geometry) {}
   std::string name() const override { return "im2col + SGEMM"; }
-  void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) override;
+  void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y,
+               const SliceHook& after_slice) override;
   void backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad, Tensor& bias_grad,
-                Tensor* dx) override;
+                Tensor* dx, const SliceHook& before_slice) override;
   const ConvGeometry& geometry() const override { return g_; }
   // dL/dx alone (the direct engine computes the parameters' gradients its own way).
   void input_gradient(const Tensor& dy, const Tensor& kernel, Tensor& dx);

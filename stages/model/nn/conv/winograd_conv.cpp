@@ -39,21 +39,24 @@ void WinogradConv::take_kernel(const Tensor& kernel) {
 }
 
 // Training and inference alike: the backward pass reads x and dy, not how y was computed.
-void WinogradConv::forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) {
+void WinogradConv::forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y,
+                           const SliceHook& after_slice) {
   take_kernel(kernel);
   const std::size_t out_size = g_.out_pixels() * g_.filters;
   for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
     winograd_.forward(x.data() + first * g_.in_size(), last - first, bias.data(), y.data() + first * out_size);
+    if (after_slice) after_slice(first, last);
   });
 }
 
 // The transform is linear: the slices' kernel gradients are summed in the transformed domain, brought back once.
 void WinogradConv::backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad,
-                            Tensor& bias_grad, Tensor* dx) {
+                            Tensor& bias_grad, Tensor* dx, const SliceHook& before_slice) {
   const std::size_t out_pixels = g_.out_pixels(), values = transformed_gradient_.size();
   task_gradients_.prepare(x.shape()[0], values, g_.filters);
   if (dx) take_kernel(kernel);  // the kernel gradient reads x and dy only
   for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t task, std::size_t first, std::size_t last) {
+    if (before_slice) before_slice(first, last);
     const float* grad_out = dy.data() + first * out_pixels * g_.filters;
     float* du = task_gradients_.kernel(task);
     std::fill(du, du + values, 0.0f);

@@ -15,9 +15,10 @@ class WinogradConv : public ConvEngine {
  public:
   WinogradConv(const ConvGeometry& geometry, const simd::Kernels& kernels);
   std::string name() const override;
-  void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y) override;
+  void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y,
+               const SliceHook& after_slice) override;
   void backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad, Tensor& bias_grad,
-                Tensor* dx) override;
+                Tensor* dx, const SliceHook& before_slice) override;
   const ConvGeometry& geometry() const override { return g_; }
   double training_flops(bool input_gradient) const override;
 

@@ -33,16 +33,23 @@ double Conv2D::forward_flops() const { return direct_forward_flops(g_); }
 
 double Conv2D::training_flops(bool input_gradient) const { return engine_->training_flops(input_gradient); }
 
-void Conv2D::forward(const Tensor& x, Tensor& y, const PassContext&) {
+void Conv2D::forward(const Tensor& x, Tensor& y, const PassContext&) { forward_then(x, y, {}); }
+
+void Conv2D::forward_then(const Tensor& x, Tensor& y, const SliceHook& after_slice) {
   allocate();
   ensure_shape(y, batch_shape(x.shape()[0], output_shape_));
-  engine_->forward(x, weights_, bias_, y);
+  engine_->forward(x, weights_, bias_, y, after_slice);
 }
 
 void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
+  backward_after(x, dy, dx, want_dx, {});
+}
+
+void Conv2D::backward_after(const Tensor& x, const Tensor& dy, Tensor& dx, bool want_dx,
+                            const SliceHook& before_slice) {
   allocate();
   if (want_dx) ensure_shape(dx, batch_shape(x.shape()[0], input_shape_));
-  engine_->backward(x, dy, weights_, kernel_grad_, bias_grad_, want_dx ? &dx : nullptr);
+  engine_->backward(x, dy, weights_, kernel_grad_, bias_grad_, want_dx ? &dx : nullptr, before_slice);
 }
 
 namespace {

@@ -23,26 +23,35 @@ void MaxPool2D::forward(const Tensor& x, Tensor& y, const PassContext& context) 
   winners_kept_.store(context.training, std::memory_order_relaxed);
   relu_fused_.store(false, std::memory_order_relaxed);
   if (!kernels_) return forward_general(x, y, context.training);
-  forward_by_kernels(x, y, context.training, false);
+  if (context.training) winner_.resize(x.shape()[0] * g_.out_size());
+  for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+    forward_samples(x, y, first, last, context.training, false);
+  });
 }
 
 bool MaxPool2D::forward_then_relu(const Tensor& x, Tensor& y, const PassContext& context) {
-  if (!kernels_) return false;
-  ensure_shape(y, batch_shape(x.shape()[0], output_shape_));
-  winners_kept_.store(context.training, std::memory_order_relaxed);
-  relu_fused_.store(true, std::memory_order_relaxed);
-  forward_by_kernels(x, y, context.training, true);
+  if (!start_forward_then_relu(x.shape()[0], context.training, y)) return false;
+  for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+    forward_samples(x, y, first, last, context.training, true);
+  });
   return true;
 }
 
-void MaxPool2D::forward_by_kernels(const Tensor& x, Tensor& y, bool training, bool then_relu) {
-  const std::size_t batch = x.shape()[0], in_size = g_.in_size(), out_size = g_.out_size();
-  if (training) winner_.resize(batch * out_size);
-  for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
-    for (std::size_t n = first; n < last; ++n)
-      kernels_->max_pool_2x2_forward(x.data() + n * in_size, g_.in_h, g_.in_w, g_.channels, y.data() + n * out_size,
-                                     training ? winner_.data() + n * out_size : nullptr, then_relu);
-  });
+bool MaxPool2D::start_forward_then_relu(std::size_t batch, bool training, Tensor& y) {
+  if (!kernels_) return false;
+  ensure_shape(y, batch_shape(batch, output_shape_));
+  winners_kept_.store(training, std::memory_order_relaxed);
+  relu_fused_.store(true, std::memory_order_relaxed);
+  if (training) winner_.resize(batch * g_.out_size());
+  return true;
+}
+
+void MaxPool2D::forward_samples(const Tensor& x, Tensor& y, std::size_t first, std::size_t last, bool training,
+                                bool then_relu) {
+  const std::size_t in_size = g_.in_size(), out_size = g_.out_size();
+  for (std::size_t n = first; n < last; ++n)
+    kernels_->max_pool_2x2_forward(x.data() + n * in_size, g_.in_h, g_.in_w, g_.channels, y.data() + n * out_size,
+                                   training ? winner_.data() + n * out_size : nullptr, then_relu);
 }
 
 void MaxPool2D::forward_general(const Tensor& x, Tensor& y, bool keep_argmax) {
@@ -73,6 +82,12 @@ void MaxPool2D::forward_general(const Tensor& x, Tensor& y, bool keep_argmax) {
 
 void MaxPool2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
   if (!want_dx) return;
+  if (!start_backward(x, dx)) return backward_general(dy, dx);
+  for_each_slice(x.shape()[0], kSamplesPerTask,
+                 [&](std::size_t, std::size_t first, std::size_t last) { backward_samples(dy, dx, first, last); });
+}
+
+bool MaxPool2D::start_backward(const Tensor& x, Tensor& dx) {
   if (!winners_kept_.load(std::memory_order_relaxed)) {
     Tensor pooled_again;
     if (relu_fused_.load(std::memory_order_relaxed))
@@ -80,15 +95,15 @@ void MaxPool2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
     else
       forward(x, pooled_again, PassContext{true, 0});
   }
-  const std::size_t batch = x.shape()[0];
-  ensure_shape(dx, batch_shape(batch, input_shape_));
-  if (!kernels_) return backward_general(dy, dx);
+  ensure_shape(dx, batch_shape(x.shape()[0], input_shape_));
+  return kernels_ != nullptr;
+}
+
+void MaxPool2D::backward_samples(const Tensor& dy, Tensor& dx, std::size_t first, std::size_t last) const {
   const std::size_t in_size = g_.in_size(), out_size = g_.out_size();
-  for_each_slice(batch, kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
-    for (std::size_t n = first; n < last; ++n)
-      kernels_->max_pool_2x2_backward(winner_.data() + n * out_size, dy.data() + n * out_size, g_.in_h, g_.in_w, g_.channels,
-                                      dx.data() + n * in_size);
-  });
+  for (std::size_t n = first; n < last; ++n)
+    kernels_->max_pool_2x2_backward(winner_.data() + n * out_size, dy.data() + n * out_size, g_.in_h, g_.in_w,
+                                    g_.channels, dx.data() + n * in_size);
 }
 
 void MaxPool2D::backward_general(const Tensor& dy, Tensor& dx) {

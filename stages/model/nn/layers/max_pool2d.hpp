@@ -24,9 +24,16 @@ class MaxPool2D : public Layer {
   // nothing done, where this layer cannot (windows other than 2x2/2).
   bool forward_then_relu(const Tensor& x, Tensor& y, const PassContext& context);
   bool relu_fused() const { return relu_fused_.load(std::memory_order_relaxed); }
+  // The 2x2/2 kernel's passes by samples, for the tasks of the convolution before this layer to run on their own
+  // samples (conv_relu_pool.hpp): start_* once per batch (false, with nothing done, where this layer cannot), then
+  // *_samples on each [first, last). They are forward_then_relu() and backward() split up.
+  bool start_forward_then_relu(std::size_t batch, bool training, Tensor& y);
+  void forward_samples(const Tensor& x, Tensor& y, std::size_t first, std::size_t last, bool training,
+                       bool then_relu);
+  bool start_backward(const Tensor& x, Tensor& dx);
+  void backward_samples(const Tensor& dy, Tensor& dx, std::size_t first, std::size_t last) const;
 
  private:
-  void forward_by_kernels(const Tensor& x, Tensor& y, bool training, bool then_relu);
   void forward_general(const Tensor& x, Tensor& y, bool keep_argmax);
   void backward_general(const Tensor& dy, Tensor& dx);
 
