@@ -21,11 +21,12 @@ bool conv_relu_pool_forward(Layer& conv, Layer& pool, const Tensor& x, Tensor& c
 }
 
 bool conv_relu_pool_backward(Layer& conv, Layer& pool, const Tensor& x, const Tensor& conv_y, const Tensor& dy,
-                             Tensor& conv_dy, Tensor& dx, bool want_dx) {
+                             Tensor& dx, bool want_dx) {
   auto& max_pool = static_cast<MaxPool2D&>(pool);
-  if (!max_pool.relu_fused() || !max_pool.start_backward(conv_y, conv_dy)) return false;
-  static_cast<Conv2D&>(conv).backward_after(x, conv_dy, dx, want_dx, [&](std::size_t first, std::size_t last) {
-    max_pool.backward_samples(dy, conv_dy, first, last);
+  if (!max_pool.relu_fused() || !max_pool.start_backward(conv_y)) return false;
+  // conv_y stands in for dL/dconv_y, which the convolution then does not read.
+  static_cast<Conv2D&>(conv).backward_from(x, conv_y, dx, want_dx, [&](std::size_t first, std::size_t last) {
+    return max_pool.backward_samples_here(dy, first, last);
   });
   return true;
 }

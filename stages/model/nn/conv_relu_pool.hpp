@@ -15,9 +15,10 @@ bool fuses_conv_relu_pool(const Layer& conv, const Layer& relu, const Layer& poo
 // samples: the caller then runs the layers one by one.
 bool conv_relu_pool_forward(Layer& conv, Layer& pool, const Tensor& x, Tensor& conv_y, Tensor& y,
                             const PassContext& context);
-// From dy = dL/dy: conv_dy = dL/dconv_y, the convolution's gradients, and dx = dL/dx when want_dx. False, with
-// nothing done, where the last forward pass was not fused (or cannot be): the caller runs the layers one by one.
+// From dy = dL/dy: the convolution's gradients, and dx = dL/dx when want_dx. dL/dconv_y never exists whole: each
+// task computes its samples' in a buffer of its thread's. False, with nothing done, where the last forward pass did
+// not fuse ReLU into the pooling: the caller runs the layers one by one.
 bool conv_relu_pool_backward(Layer& conv, Layer& pool, const Tensor& x, const Tensor& conv_y, const Tensor& dy,
-                             Tensor& conv_dy, Tensor& dx, bool want_dx);
+                             Tensor& dx, bool want_dx);
 
 }  // namespace nn

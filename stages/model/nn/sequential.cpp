@@ -146,7 +146,7 @@ void Sequential::backward(const Tensor& grad_logits, const std::function<void(La
     const Tensor& dy = i + 1 == layers_.size() ? grad_logits : gradients_[i + 1];
     if (i >= 2 && fused_with_pooling(i - 2) &&
         conv_relu_pool_backward(*layers_[i - 2], *layers_[i], input_of(i - 2), pass_.outputs[i - 2], dy,
-                                gradients_[i - 1], gradients_[i - 2], i - 2 > 0)) {
+                                gradients_[i - 2], i - 2 > 0)) {
       if (layer_done)
         for (std::size_t done = i + 1; done-- > i - 2;) layer_done(*layers_[done]);
       i -= 2;  // the ReLU and the convolution are done too

@@ -89,7 +89,8 @@ class Sequential {
   const Tensor* input_ = nullptr;  // the caller's batch, during a pass
   bool activations_kept_ = false;  // by the last forward pass: every layer's output for the whole batch
   PassBuffers pass_;               // the whole batch's: backward reads its outputs
-  // [i] dL/d(input of layer i), for i > 0 (a swapped pooling's: after ReLU, unless the pooling fused the ReLU)
+  // [i] dL/d(input of layer i), for i > 0 (a swapped pooling's: after ReLU, unless the pooling fused the ReLU;
+  // none for the ReLU of a convolution fused with the pair, whose tasks keep their own)
   std::vector<Tensor> gradients_;
   oneapi::tbb::enumerable_thread_specific<PassBuffers> parts_;  // each thread's, at inference by parts
 };

@@ -19,6 +19,9 @@ enum class ConvAlgorithm { Auto, Im2col, Winograd };
 // Work on the samples [first, last) of one task, run by the task's thread while their data is in its cache: the
 // pooling after a convolution, which Sequential fuses with it (conv_relu_pool.hpp). May be empty.
 using SliceHook = std::function<void(std::size_t first, std::size_t last)>;
+// dL/dy of a task's samples [first, last), packed, computed by the task's thread when it asks (the fused pooling's
+// backward pass) in memory of that thread's, valid for the rest of the task. Empty: dy is the tensor passed.
+using SliceGradient = std::function<const float*(std::size_t first, std::size_t last)>;
 
 class ConvEngine {
  public:
@@ -31,10 +34,10 @@ class ConvEngine {
   // `after_slice` runs on each task's samples once their y is written.
   virtual void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y,
                        const SliceHook& after_slice) = 0;
-  // Sets kernel_grad and bias_grad; writes dL/dx into *dx (already shaped like x) when dx is not null.
-  // `before_slice` runs on each task's samples before their dy is read, and may write it.
+  // Sets kernel_grad and bias_grad; writes dL/dx into *dx (already shaped like x) when dx is not null. Each task
+  // reads its dy from `gradient_of` when that is not empty (and then never reads `dy`).
   virtual void backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad, Tensor& bias_grad,
-                        Tensor* dx, const SliceHook& before_slice) = 0;
+                        Tensor* dx, const SliceGradient& gradient_of) = 0;
   // Floating-point operations one training step performs per image, forward and backward (with dL/dx when
   // input_gradient): the arithmetic the algorithm really does (Winograd: fewer multiplies than the direct form).
   virtual double training_flops(bool input_gradient) const { return direct_training_flops(geometry(), input_gradient); }

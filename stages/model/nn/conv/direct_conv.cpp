@@ -68,33 +68,34 @@ void DirectConv::forward(const Tensor& x, const Tensor& kernel, const Tensor& bi
   });
 }
 
-// Kernel row kh of the gradient: rows (kw·c), summed over all output pixels (oh, ow) of each image.
+// Kernel row kh of the gradient: rows (kw·c), summed over all output pixels (oh, ow) of each image; dL/dx in the
+// same task, while its dy is in cache.
 void DirectConv::backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad,
-                          Tensor& bias_grad, Tensor* dx, const SliceHook& before_slice) {
+                          Tensor& bias_grad, Tensor* dx, const SliceGradient& gradient_of) {
   const std::size_t pixels = g_.out_pixels(), row_floats = padded_w_ * g_.in_c, filters = g_.filters;
   const std::size_t kernel_values = g_.patch() * filters_pad_;
   task_gradients_.prepare(x.shape()[0], kernel_values, filters);
   for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t task, std::size_t first, std::size_t last) {
-    if (before_slice) before_slice(first, last);
+    const float* grad_out = gradient_of ? gradient_of(first, last) : dy.data() + first * pixels * filters;
     float* grad = task_gradients_.kernel(task);
     std::fill(grad, grad + kernel_values, 0.0f);
     Scratch& scratch = scratch_.local();
     float* wide = at_least(scratch.wide, pixels * filters_pad_);
     for (std::size_t n = first; n < last; ++n) {
       const float* image = padded_image(x.data() + n * g_.in_size(), scratch.image);
-      widen(dy.data() + n * pixels * filters, pixels, filters, filters_pad_, wide);
+      widen(grad_out + (n - first) * pixels * filters, pixels, filters, filters_pad_, wide);
       for (std::size_t kh = 0; kh < g_.kernel; ++kh)
         kernels_.narrow_gemm(g_.kernel * g_.in_c, filters_pad_ / kernels_.lanes,
                              {image + kh * row_floats, 1, g_.out_h, g_.stride * row_floats, g_.out_w, g_.stride * g_.in_c},
                              wide, filters_pad_,
                              {grad + kh * g_.kernel * g_.in_c * filters_pad_, filters_pad_, filters_pad_, true, nullptr});
     }
-    sum_bias_gradient(dy.data() + first * pixels * filters, (last - first) * pixels, filters, task_gradients_.bias(task));
+    sum_bias_gradient(grad_out, (last - first) * pixels, filters, task_gradients_.bias(task));
+    if (dx) input_gradient_.input_gradient_samples(grad_out, last - first, kernel, dx->data() + first * g_.in_size());
   });
   AlignedFloats sum(kernel_values);
   task_gradients_.reduce(sum.data(), bias_grad.data());
   narrow(sum.data(), g_.patch(), filters_pad_, filters, kernel_grad.data());
-  if (dx) input_gradient_.input_gradient(dy, kernel, *dx);
 }
 
 }  // namespace nn

@@ -80,15 +80,14 @@ void Im2colConv::forward(const Tensor& x, const Tensor& kernel, const Tensor& bi
 }
 
 void Im2colConv::backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad,
-                          Tensor& bias_grad, Tensor* dx, const SliceHook& before_slice) {
+                          Tensor& bias_grad, Tensor* dx, const SliceGradient& gradient_of) {
   const std::size_t in_size = g_.in_size(), out_pixels = g_.out_pixels(), patch = g_.patch(), filters = g_.filters;
   task_gradients_.prepare(x.shape()[0], patch * filters, filters);
   for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t task, std::size_t first, std::size_t last) {
-    if (before_slice) before_slice(first, last);
     const std::size_t samples = last - first, rows = samples * out_pixels;
     float* cols = at_least(columns_.local(), rows * patch);
     im2col(x.data() + first * in_size, samples, cols);
-    const float* grad_out = dy.data() + first * out_pixels * filters;
+    const float* grad_out = gradient_of ? gradient_of(first, last) : dy.data() + first * out_pixels * filters;
     auto columns = matrix(cols, rows, patch);
     const auto dy_rows = matrix(grad_out, rows, filters);
     auto task_kernel_grad = matrix(task_gradients_.kernel(task), patch, filters);
@@ -102,16 +101,12 @@ void Im2colConv::backward(const Tensor& x, const Tensor& dy, const Tensor& kerne
   task_gradients_.reduce(kernel_grad.data(), bias_grad.data());
 }
 
-void Im2colConv::input_gradient(const Tensor& dy, const Tensor& kernel, Tensor& dx) {
-  const std::size_t in_size = g_.in_size(), out_pixels = g_.out_pixels(), patch = g_.patch(), filters = g_.filters;
-  for_each_slice(dy.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
-    const std::size_t rows = (last - first) * out_pixels;
-    float* cols = at_least(columns_.local(), rows * patch);
-    auto columns = matrix(cols, rows, patch);
-    xt::blas::gemm(matrix(dy.data() + first * out_pixels * filters, rows, filters),
-                   matrix(kernel.data(), patch, filters), columns, false, true, 1.0f, 0.0f);
-    col2im(cols, last - first, dx.data() + first * in_size);
-  });
+void Im2colConv::input_gradient_samples(const float* dy, std::size_t samples, const Tensor& kernel, float* dx) {
+  const std::size_t rows = samples * g_.out_pixels(), patch = g_.patch(), filters = g_.filters;
+  float* cols = at_least(columns_.local(), rows * patch);
+  auto columns = matrix(cols, rows, patch);
+  xt::blas::gemm(matrix(dy, rows, filters), matrix(kernel.data(), patch, filters), columns, false, true, 1.0f, 0.0f);
+  col2im(cols, samples, dx);
 }
 
 }  // namespace nn

@@ -16,10 +16,11 @@ class Im2colConv : public ConvEngine {
   void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y,
                const SliceHook& after_slice) override;
   void backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad, Tensor& bias_grad,
-                Tensor* dx, const SliceHook& before_slice) override;
+                Tensor* dx, const SliceGradient& gradient_of) override;
   const ConvGeometry& geometry() const override { return g_; }
-  // dL/dx alone (the direct engine computes the parameters' gradients its own way).
-  void input_gradient(const Tensor& dy, const Tensor& kernel, Tensor& dx);
+  // dL/dx alone of `samples` samples (dy and dx packed), on the calling thread: for the direct engine's tasks,
+  // which compute the parameters' gradients their own way.
+  void input_gradient_samples(const float* dy, std::size_t samples, const Tensor& kernel, float* dx);
 
  private:
   void im2col(const float* x, std::size_t samples, float* cols) const;

@@ -51,13 +51,12 @@ void WinogradConv::forward(const Tensor& x, const Tensor& kernel, const Tensor& 
 
 // The transform is linear: the slices' kernel gradients are summed in the transformed domain, brought back once.
 void WinogradConv::backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad,
-                            Tensor& bias_grad, Tensor* dx, const SliceHook& before_slice) {
+                            Tensor& bias_grad, Tensor* dx, const SliceGradient& gradient_of) {
   const std::size_t out_pixels = g_.out_pixels(), values = transformed_gradient_.size();
   task_gradients_.prepare(x.shape()[0], values, g_.filters);
   if (dx) take_kernel(kernel);  // the kernel gradient reads x and dy only
   for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t task, std::size_t first, std::size_t last) {
-    if (before_slice) before_slice(first, last);
-    const float* grad_out = dy.data() + first * out_pixels * g_.filters;
+    const float* grad_out = gradient_of ? gradient_of(first, last) : dy.data() + first * out_pixels * g_.filters;
     float* du = task_gradients_.kernel(task);
     std::fill(du, du + values, 0.0f);
     winograd_.backward(x.data() + first * g_.in_size(), grad_out, last - first, du,

@@ -18,7 +18,7 @@ class WinogradConv : public ConvEngine {
   void forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Tensor& y,
                const SliceHook& after_slice) override;
   void backward(const Tensor& x, const Tensor& dy, const Tensor& kernel, Tensor& kernel_grad, Tensor& bias_grad,
-                Tensor* dx, const SliceHook& before_slice) override;
+                Tensor* dx, const SliceGradient& gradient_of) override;
   const ConvGeometry& geometry() const override { return g_; }
   double training_flops(bool input_gradient) const override;
 

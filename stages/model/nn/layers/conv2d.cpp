@@ -42,14 +42,14 @@ void Conv2D::forward_then(const Tensor& x, Tensor& y, const SliceHook& after_sli
 }
 
 void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
-  backward_after(x, dy, dx, want_dx, {});
+  backward_from(x, dy, dx, want_dx, {});
 }
 
-void Conv2D::backward_after(const Tensor& x, const Tensor& dy, Tensor& dx, bool want_dx,
-                            const SliceHook& before_slice) {
+void Conv2D::backward_from(const Tensor& x, const Tensor& dy, Tensor& dx, bool want_dx,
+                           const SliceGradient& gradient_of) {
   allocate();
   if (want_dx) ensure_shape(dx, batch_shape(x.shape()[0], input_shape_));
-  engine_->backward(x, dy, weights_, kernel_grad_, bias_grad_, want_dx ? &dx : nullptr, before_slice);
+  engine_->backward(x, dy, weights_, kernel_grad_, bias_grad_, want_dx ? &dx : nullptr, gradient_of);
 }
 
 namespace {

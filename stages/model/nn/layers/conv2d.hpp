@@ -18,10 +18,10 @@ class Conv2D : public Layer {
   bool predicts_concurrently() const override { return true; }
   void forward(const Tensor& x, Tensor& y, const PassContext& context) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor& dx, bool want_dx) override;
-  // forward() and backward() with work for the engine's tasks to run on their own samples (SliceHook): after a
-  // task's y is written, or before its dy is read (which `before_slice` may write, in the dy passed here).
+  // forward() and backward() with work for the engine's tasks to run on their own samples: after a task's y is
+  // written (SliceHook), or to compute its dy where it reads it (SliceGradient; `dy` is then not read).
   void forward_then(const Tensor& x, Tensor& y, const SliceHook& after_slice);
-  void backward_after(const Tensor& x, const Tensor& dy, Tensor& dx, bool want_dx, const SliceHook& before_slice);
+  void backward_from(const Tensor& x, const Tensor& dy, Tensor& dx, bool want_dx, const SliceGradient& gradient_of);
   std::vector<Parameter> parameters() override {
     allocate();
     return {{"kernel", &weights_, &kernel_grad_}, {"bias", &bias_, &bias_grad_}};

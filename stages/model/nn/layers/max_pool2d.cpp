@@ -82,12 +82,15 @@ void MaxPool2D::forward_general(const Tensor& x, Tensor& y, bool keep_argmax) {
 
 void MaxPool2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor& dx, bool want_dx) {
   if (!want_dx) return;
-  if (!start_backward(x, dx)) return backward_general(dy, dx);
-  for_each_slice(x.shape()[0], kSamplesPerTask,
-                 [&](std::size_t, std::size_t first, std::size_t last) { backward_samples(dy, dx, first, last); });
+  const bool by_kernels = start_backward(x);
+  ensure_shape(dx, batch_shape(x.shape()[0], input_shape_));
+  if (!by_kernels) return backward_general(dy, dx);
+  for_each_slice(x.shape()[0], kSamplesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
+    backward_samples(dy, dx.data() + first * g_.in_size(), first, last);
+  });
 }
 
-bool MaxPool2D::start_backward(const Tensor& x, Tensor& dx) {
+bool MaxPool2D::start_backward(const Tensor& x) {
   if (!winners_kept_.load(std::memory_order_relaxed)) {
     Tensor pooled_again;
     if (relu_fused_.load(std::memory_order_relaxed))
@@ -95,15 +98,21 @@ bool MaxPool2D::start_backward(const Tensor& x, Tensor& dx) {
     else
       forward(x, pooled_again, PassContext{true, 0});
   }
-  ensure_shape(dx, batch_shape(x.shape()[0], input_shape_));
   return kernels_ != nullptr;
 }
 
-void MaxPool2D::backward_samples(const Tensor& dy, Tensor& dx, std::size_t first, std::size_t last) const {
+// dx holds sample `first` on.
+void MaxPool2D::backward_samples(const Tensor& dy, float* dx, std::size_t first, std::size_t last) const {
   const std::size_t in_size = g_.in_size(), out_size = g_.out_size();
   for (std::size_t n = first; n < last; ++n)
     kernels_->max_pool_2x2_backward(winner_.data() + n * out_size, dy.data() + n * out_size, g_.in_h, g_.in_w,
-                                    g_.channels, dx.data() + n * in_size);
+                                    g_.channels, dx + (n - first) * in_size);
+}
+
+const float* MaxPool2D::backward_samples_here(const Tensor& dy, std::size_t first, std::size_t last) {
+  float* dx = at_least(samples_dx_.local(), (last - first) * g_.in_size());
+  backward_samples(dy, dx, first, last);
+  return dx;
 }
 
 void MaxPool2D::backward_general(const Tensor& dy, Tensor& dx) {

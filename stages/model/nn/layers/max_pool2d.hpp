@@ -2,6 +2,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include <oneapi/tbb/enumerable_thread_specific.h>
+
 #include "model/nn/aligned.hpp"
 #include "model/nn/kernels/simd_kernels.hpp"
 #include "model/nn/layer.hpp"
@@ -30,8 +32,10 @@ class MaxPool2D : public Layer {
   bool start_forward_then_relu(std::size_t batch, bool training, Tensor& y);
   void forward_samples(const Tensor& x, Tensor& y, std::size_t first, std::size_t last, bool training,
                        bool then_relu);
-  bool start_backward(const Tensor& x, Tensor& dx);
-  void backward_samples(const Tensor& dy, Tensor& dx, std::size_t first, std::size_t last) const;
+  bool start_backward(const Tensor& x);
+  void backward_samples(const Tensor& dy, float* dx, std::size_t first, std::size_t last) const;
+  // backward_samples into the calling thread's own buffer (samples packed), valid until its next call.
+  const float* backward_samples_here(const Tensor& dy, std::size_t first, std::size_t last);
 
  private:
   void forward_general(const Tensor& x, Tensor& y, bool keep_argmax);
@@ -46,6 +50,7 @@ class MaxPool2D : public Layer {
   // again from x. Atomic: inference passes may run at once (predicts_concurrently).
   std::atomic<bool> winners_kept_{false};
   std::atomic<bool> relu_fused_{false};  // whether the last forward pass was forward_then_relu()
+  oneapi::tbb::enumerable_thread_specific<AlignedFloats> samples_dx_;  // backward_samples_here()'s
 };
 
 }  // namespace nn
