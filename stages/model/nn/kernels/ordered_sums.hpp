@@ -20,15 +20,16 @@ class OrderedSums {
   static void column_sums(const float* m, std::size_t rows, std::size_t columns, float* out) {
     for (std::size_t first = 0; first < columns; first += kMaxVectors * kLanes) {
       const std::size_t width = columns - first < kMaxVectors * kLanes ? columns - first : kMaxVectors * kLanes;
+      const std::size_t available = rows * columns - first;
       switch ((width + kLanes - 1) / kLanes) {
-        case 1: sum_columns<1>(m + first, rows, columns, width, out + first); break;
-        case 2: sum_columns<2>(m + first, rows, columns, width, out + first); break;
-        case 3: sum_columns<3>(m + first, rows, columns, width, out + first); break;
-        case 4: sum_columns<4>(m + first, rows, columns, width, out + first); break;
-        case 5: sum_columns<5>(m + first, rows, columns, width, out + first); break;
-        case 6: sum_columns<6>(m + first, rows, columns, width, out + first); break;
-        case 7: sum_columns<7>(m + first, rows, columns, width, out + first); break;
-        default: sum_columns<8>(m + first, rows, columns, width, out + first); break;
+        case 1: sum_columns<1>(m + first, rows, columns, width, available, out + first); break;
+        case 2: sum_columns<2>(m + first, rows, columns, width, available, out + first); break;
+        case 3: sum_columns<3>(m + first, rows, columns, width, available, out + first); break;
+        case 4: sum_columns<4>(m + first, rows, columns, width, available, out + first); break;
+        case 5: sum_columns<5>(m + first, rows, columns, width, available, out + first); break;
+        case 6: sum_columns<6>(m + first, rows, columns, width, available, out + first); break;
+        case 7: sum_columns<7>(m + first, rows, columns, width, available, out + first); break;
+        default: sum_columns<8>(m + first, rows, columns, width, available, out + first); break;
       }
     }
   }
@@ -49,19 +50,24 @@ class OrderedSums {
   }
 
  private:
-  // `width` columns (V registers, the last maybe partial) of every row. A row's last register reads on into the
-  // next row, whose lanes are then dropped; the last row, which has no next, goes through a zero-padded copy.
+  // `width` columns (V registers, the last maybe partial) of every row, `stride` apart; `available` floats may be
+  // read from m. A row's last register reads on into the rows after it, whose lanes are then dropped; the last
+  // rows, where that would read past the matrix, go through a zero-padded copy.
   template <std::size_t V>
-  static void sum_columns(const float* m, std::size_t rows, std::size_t stride, std::size_t width, float* out) {
+  static void sum_columns(const float* m, std::size_t rows, std::size_t stride, std::size_t width,
+                          std::size_t available, float* out) {
     Vector sum[V];
     for (std::size_t v = 0; v < V; ++v) sum[v] = Vector(0.0f);
-    const bool partial = width < V * kLanes;
-    const std::size_t whole_rows = partial && rows > 0 ? rows - 1 : rows;
-    for (std::size_t r = 0; r < whole_rows; ++r)
+    std::size_t direct = rows;  // rows read in place (no std::min: no std template in this file, see kernels_arch)
+    if (width < V * kLanes) {
+      const std::size_t fit = available < V * kLanes ? 0 : (available - V * kLanes) / stride + 1;
+      direct = fit < rows ? fit : rows;
+    }
+    for (std::size_t r = 0; r < direct; ++r)
       for (std::size_t v = 0; v < V; ++v) sum[v] += Vector::load_unaligned(m + r * stride + v * kLanes);
     alignas(64) float row[V * kLanes] = {};
-    if (whole_rows < rows) {
-      std::memcpy(row, m + whole_rows * stride, width * sizeof(float));
+    for (std::size_t r = direct; r < rows; ++r) {
+      std::memcpy(row, m + r * stride, width * sizeof(float));
       for (std::size_t v = 0; v < V; ++v) sum[v] += Vector::load_aligned(row + v * kLanes);
     }
     for (std::size_t v = 0; v < V; ++v) sum[v].store_aligned(row + v * kLanes);
