@@ -27,13 +27,14 @@ class MaxPool2D : public Layer {
   bool forward_then_relu(const Tensor& x, Tensor& y, const PassContext& context);
   bool relu_fused() const { return relu_fused_.load(std::memory_order_relaxed); }
   // The 2x2/2 kernel's passes by samples, for the tasks of the convolution before this layer to run on their own
-  // samples (conv_relu_pool.hpp): start_* once per batch (false, with nothing done, where this layer cannot), then
-  // *_samples on each [first, last). They are forward_then_relu() and backward() split up.
+  // samples (conv_relu_pool.hpp): start_* once per batch, then *_samples on each [first, last); forward_then_relu()
+  // and backward() split up. start_* return false where this layer has no kernel (windows other than 2x2/2);
+  // start_backward() first finds the winners again from x after an inference pass, as backward() does.
   bool start_forward_then_relu(std::size_t batch, bool training, Tensor& y);
   void forward_samples(const Tensor& x, Tensor& y, std::size_t first, std::size_t last, bool training,
                        bool then_relu);
   bool start_backward(const Tensor& x);
-  void backward_samples(const Tensor& dy, float* dx, std::size_t first, std::size_t last) const;
+  void backward_samples(const Tensor& dy, float* dx, std::size_t first, std::size_t last) const;  // dx: `first` on
   // backward_samples into the calling thread's own buffer (samples packed), valid until its next call.
   const float* backward_samples_here(const Tensor& dy, std::size_t first, std::size_t last);
 
