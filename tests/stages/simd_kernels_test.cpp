@@ -78,8 +78,12 @@ TEST(SimdKernels, OrderedSumsOfEveryBuildMatchAPlainLoop) {
         std::vector<const float*> parts;
         for (std::size_t r = 0; r < rows; ++r) parts.push_back(m.data() + r * columns);
         std::fill(got.begin(), got.end(), -1.0f);
-        k->sum_parts(parts.data(), rows, columns, got.data());
+        k->sum_parts(parts.data(), rows, 0, columns, got.data());
         EXPECT_EQ(got, want);
+        if (columns < 2) continue;
+        std::vector<float> from_second(columns - 1, -1.0f);  // the parts read from an offset on
+        k->sum_parts(parts.data(), rows, 1, columns - 1, from_second.data());
+        EXPECT_EQ(from_second, std::vector<float>(want.begin() + 1, want.end()));
       }
 }
 

@@ -24,14 +24,15 @@ void TaskGradients::prepare(std::size_t batch, std::size_t kernel_values, std::s
 void TaskGradients::reduce(float* kernel_sum, float* bias_sum) const {
   constexpr std::size_t kValuesPerTask = 4096;
   const simd::Kernels& kernels = simd::kernels();
-  std::vector<const float*> parts(tasks_);
+  std::vector<const float*> kernels_of_tasks(tasks_), biases_of_tasks(tasks_);
+  for (std::size_t t = 0; t < tasks_; ++t) {
+    kernels_of_tasks[t] = kernel_[t].data();
+    biases_of_tasks[t] = bias_[t].data();
+  }
   for_each_slice(kernel_values_, kValuesPerTask, [&](std::size_t, std::size_t first, std::size_t last) {
-    std::vector<const float*> slices(tasks_);
-    for (std::size_t t = 0; t < tasks_; ++t) slices[t] = kernel_[t].data() + first;
-    kernels.sum_parts(slices.data(), tasks_, last - first, kernel_sum + first);
+    kernels.sum_parts(kernels_of_tasks.data(), tasks_, first, last - first, kernel_sum + first);
   });
-  for (std::size_t t = 0; t < tasks_; ++t) parts[t] = bias_[t].data();
-  kernels.sum_parts(parts.data(), tasks_, filters_, bias_sum);
+  kernels.sum_parts(biases_of_tasks.data(), tasks_, 0, filters_, bias_sum);
 }
 
 void sum_bias_gradient(const float* grad_out, std::size_t rows, std::size_t filters, float* bias_grad) {

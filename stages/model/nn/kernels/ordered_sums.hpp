@@ -21,35 +21,35 @@ class OrderedSums {
     for (std::size_t first = 0; first < columns; first += kMaxVectors * kLanes) {
       const std::size_t width = columns - first < kMaxVectors * kLanes ? columns - first : kMaxVectors * kLanes;
       const std::size_t available = rows * columns - first;
-      switch ((width + kLanes - 1) / kLanes) {
-        case 1: sum_columns<1>(m + first, rows, columns, width, available, out + first); break;
-        case 2: sum_columns<2>(m + first, rows, columns, width, available, out + first); break;
-        case 3: sum_columns<3>(m + first, rows, columns, width, available, out + first); break;
-        case 4: sum_columns<4>(m + first, rows, columns, width, available, out + first); break;
-        case 5: sum_columns<5>(m + first, rows, columns, width, available, out + first); break;
-        case 6: sum_columns<6>(m + first, rows, columns, width, available, out + first); break;
-        case 7: sum_columns<7>(m + first, rows, columns, width, available, out + first); break;
-        default: sum_columns<8>(m + first, rows, columns, width, available, out + first); break;
-      }
+      sum_columns_in((width + kLanes - 1) / kLanes, m + first, rows, columns, width, available, out + first);
     }
   }
 
-  // out[i] = Σ over the parts (parts[0][i] + parts[1][i] + ...), in part order, i < n.
-  static void sum_parts(const float* const* parts, std::size_t count, std::size_t n, float* out) {
+  // out[i] = Σ over the parts (parts[0][first + i] + parts[1][first + i] + ...), in part order, i < n.
+  static void sum_parts(const float* const* parts, std::size_t count, std::size_t first, std::size_t n, float* out) {
     std::size_t i = 0;
     for (; i + kLanes <= n; i += kLanes) {
       Vector sum(0.0f);
-      for (std::size_t p = 0; p < count; ++p) sum += Vector::load_unaligned(parts[p] + i);
+      for (std::size_t p = 0; p < count; ++p) sum += Vector::load_unaligned(parts[p] + first + i);
       sum.store_unaligned(out + i);
     }
     for (; i < n; ++i) {
       float sum = 0.0f;
-      for (std::size_t p = 0; p < count; ++p) sum += parts[p][i];
+      for (std::size_t p = 0; p < count; ++p) sum += parts[p][first + i];
       out[i] = sum;
     }
   }
 
  private:
+  // sum_columns<V> for V = vectors (1 to kMaxVectors): the accumulators' count is a compile-time constant.
+  template <std::size_t V = 1>
+  static void sum_columns_in(std::size_t vectors, const float* m, std::size_t rows, std::size_t stride,
+                             std::size_t width, std::size_t available, float* out) {
+    if constexpr (V < kMaxVectors)
+      if (vectors > V) return sum_columns_in<V + 1>(vectors, m, rows, stride, width, available, out);
+    sum_columns<V>(m, rows, stride, width, available, out);
+  }
+
   // `width` columns (V registers, the last maybe partial) of every row, `stride` apart; `available` floats may be
   // read from m. A row's last register reads on into the rows after it, whose lanes are then dropped; the last
   // rows, where that would read past the matrix, go through a zero-padded copy.

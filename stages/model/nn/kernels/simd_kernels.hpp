@@ -67,9 +67,9 @@ struct Kernels {
   void (*max_pool_2x2_backward)(const float* winner, const float* dy, std::size_t h, std::size_t w, std::size_t c,
                                 float* dx);
   // Sums in a fixed order, the same bits as a plain loop: out (columns) = Σ over m's rows (rows × columns, packed),
-  // row after row; out[i] = Σ parts[p][i] over the `count` parts in order, i < n.
+  // row after row; out[i] = Σ parts[p][first + i] over the `count` parts in order, i < n.
   void (*column_sums)(const float* m, std::size_t rows, std::size_t columns, float* out);
-  void (*sum_parts)(const float* const* parts, std::size_t count, std::size_t n, float* out);
+  void (*sum_parts)(const float* const* parts, std::size_t count, std::size_t first, std::size_t n, float* out);
 };
 
 // Winograd tiles per block: the block's transformed input and products (about 280 KB for LeNet's conv2 on AVX2
